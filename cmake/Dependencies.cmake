@@ -1,0 +1,26 @@
+# Third-party packages, all from Debian 12 (scripts/install_deps.sh installs them).
+find_package(Torch REQUIRED)
+find_package(Threads REQUIRED)
+set(BTADAPTER_PRIVATE_LIBS Threads::Threads)
+set(BTADAPTER_PRIVATE_DEFS "")
+
+find_package(nlohmann_json 3 REQUIRED)
+list(APPEND BTADAPTER_PRIVATE_LIBS nlohmann_json::nlohmann_json)
+
+if(NOT BTADAPTER_TORCH_ONLY)
+  find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs videoio)
+  find_package(yaml-cpp REQUIRED)
+  find_package(ZLIB REQUIRED)
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+  pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+  list(APPEND BTADAPTER_PRIVATE_LIBS ${OpenCV_LIBS} yaml-cpp ZLIB::ZLIB PkgConfig::UTF8PROC)
+  # Debian's libsentencepiece embeds protobuf-lite and exports its symbols; linked next to LibTorch's
+  # libprotobuf it interposes protobuf's own calls and crashes at load time. So sentencepiece is never
+  # linked into libbtadapter: it lives in a plugin that the library dlopen()s with RTLD_DEEPBIND
+  # (see src/text/). Its trainer library comes with it.
+  find_library(SENTENCEPIECE_TRAIN_LIBRARY sentencepiece_train REQUIRED)
+endif()
+
+# Tools parse their arguments with CLI11 (header-only).
+find_package(CLI11 REQUIRED)

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The README's test command: installs missing packages, configures, builds, runs every test.
+#   scripts/test.sh [extra cmake args...]      (BUILD_DIR, JOBS override the defaults)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$root/build}
+jobs=${JOBS:-$(nproc)}
+
+"$root/scripts/install_deps.sh"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release "$@"
+cmake --build "$build" -j "$jobs"
+cd "$build"
+ctest --output-on-failure -j "$jobs" --timeout 900

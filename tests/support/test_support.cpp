@@ -1,0 +1,73 @@
+#include "support/test_support.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace btadapter::testing {
+
+fs::path shared_dir() {
+  const char* env = std::getenv("BTADAPTER_SHARED_DIR");
+  fs::path dir = env ? fs::path(env) : fs::path(BTADAPTER_DEFAULT_SHARED_DIR);
+  if (!fs::is_directory(dir)) {
+    throw std::runtime_error("shared fixtures folder not found at " + dir.string() +
+                             " (expected ../shared beside the project, or set BTADAPTER_SHARED_DIR)");
+  }
+  return dir;
+}
+
+fs::path shared_path(const std::string& relative) {
+  fs::path p = shared_dir() / relative;
+  if (!fs::exists(p)) throw std::runtime_error("missing shared fixture " + p.string());
+  return p;
+}
+
+fs::path tool_path(const std::string& name) {
+  fs::path p = fs::path(BTADAPTER_BINARY_DIR) / name;
+  if (!fs::exists(p)) throw std::runtime_error("tool not built: " + p.string());
+  return p;
+}
+
+fs::path source_dir() { return fs::path(BTADAPTER_SOURCE_DIR); }
+
+TempDir::TempDir() {
+  std::random_device rd;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    fs::path candidate = fs::temp_directory_path() / ("btadapter-test-" + std::to_string(rd()));
+    if (fs::create_directory(candidate)) {
+      path_ = candidate;
+      return;
+    }
+  }
+  throw std::runtime_error("could not create a temporary folder");
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+CommandResult run_command(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) throw std::runtime_error("popen failed for: " + command);
+  std::array<char, 4096> buffer{};
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  if (a.numel() == 0) return 0.0;
+  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
+}
+
+}  // namespace btadapter::testing
