@@ -6,31 +6,15 @@
 #include <fstream>
 
 #include "btadapter/io/safetensors.h"
-#include "support/test_support.h"
+#include "io_test_helpers.h"
 
 using namespace btadapter::io;
+using namespace btadapter::io::testing;
 using btadapter::testing::shared_path;
 using btadapter::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// The message of the c10::Error that `fn` throws ("<no error>" when it returns normally).
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "<no error>";
-}
-
-#define EXPECT_ERROR_CONTAINS(statement, text)                                          \
-  do {                                                                                  \
-    const std::string bt_msg_ = error_of([&] { statement; });                           \
-    EXPECT_NE(bt_msg_.find(text), std::string::npos) << "message: " << bt_msg_;         \
-  } while (0)
 
 /// Writes a file with the given header length field, header text and data bytes.
 void write_raw(const fs::path& path, uint64_t header_length, const std::string& header, size_t data_bytes) {
