@@ -1,0 +1,55 @@
+#pragma once
+// Helpers shared by the io tests: error-message checks and exact tensor-map comparison.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "btadapter/io/safetensors.h"
+#include "support/test_support.h"
+
+namespace btadapter::io::testing {
+
+/// The message of the c10::Error that `fn` throws ("<no error>" when it returns normally).
+template <typename Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  }
+  return "<no error>";
+}
+
+/// A tensor file of the tiny_a parity fixture.
+inline TensorMap tiny_a(const std::string& name) {
+  return read_safetensors(btadapter::testing::shared_path("fixtures/parity/tiny_a/" + name).string());
+}
+
+inline std::vector<std::string> keys_of(const TensorMap& tensors) {
+  std::vector<std::string> out;
+  for (const auto& kv : tensors) out.push_back(kv.first);
+  return out;
+}
+
+/// Same keys, and every tensor bit-identical (dtype, shape and values).
+inline void expect_identical(const TensorMap& actual, const TensorMap& expected) {
+  ASSERT_EQ(keys_of(actual), keys_of(expected));
+  for (const auto& [name, t] : expected) {
+    const torch::Tensor& got = actual.at(name);
+    EXPECT_EQ(got.scalar_type(), t.scalar_type()) << name;
+    EXPECT_TRUE(got.sizes() == t.sizes() && torch::equal(got, t)) << name << ": " << got.sizes() << " vs "
+                                                                   << t.sizes();
+  }
+}
+
+}  // namespace btadapter::io::testing
+
+/// EXPECT that `statement` throws a c10::Error whose message contains `text`.
+#define EXPECT_ERROR_CONTAINS(statement, text)                                                  \
+  do {                                                                                          \
+    const std::string bt_msg_ = btadapter::io::testing::error_of([&] { statement; });           \
+    EXPECT_NE(bt_msg_.find(text), std::string::npos) << "message: " << bt_msg_;                 \
+  } while (0)
