@@ -47,7 +47,8 @@ class ClipBpeVocab {
   static ClipBpeVocab from_openai_merges(const std::string& text, const std::string& source,
                                          int64_t max_merges = kOpenAIMerges);
 
-  /// From the contents of HF `vocab.json` and `merges.txt` (all merges are used).
+  /// From the contents of HF `vocab.json` and `merges.txt`; like HF's CLIPTokenizer, the first
+  /// kOpenAIMerges merges after the `#version` header are used.
   static ClipBpeVocab from_hf(const std::string& vocab_json, const std::string& merges_txt,
                               const std::string& source);
 
