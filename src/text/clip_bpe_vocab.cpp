@@ -58,10 +58,11 @@ std::string read_gzip_or_plain(const std::string& path) {
   std::vector<char> buffer(1 << 16);
   int n;
   while ((n = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0) text.append(buffer.data(), n);
+  // A truncated stream still ends with n == 0, but leaves Z_BUF_ERROR behind.
   int error = Z_OK;
-  const std::string message = n < 0 ? gzerror(file, &error) : "";
+  const std::string message = gzerror(file, &error);
   gzclose(file);
-  TORCH_CHECK(n == 0, "CLIP vocabulary: corrupt gzip data in ", path, " (zlib: ", message, ")");
+  TORCH_CHECK(n == 0 && error == Z_OK, "CLIP vocabulary: corrupt gzip data in ", path, " (zlib: ", message, ")");
   return text;
 }
 
@@ -101,7 +102,8 @@ Merges parse_merges(std::string_view text, const std::string& source, int64_t ma
     const auto fields = split_fields(line);
     if (fields.empty() && text.find_first_not_of(" \t\r\v\f\n", begin) == std::string_view::npos) break;
     TORCH_CHECK(fields.size() == 2, "CLIP vocabulary: ", source, " line ", line_number,
-                ": expected a merge of two space-separated symbols, got '", line, "'");
+                ": expected a merge of two space-separated symbols, got '",
+                text::utf8_sanitize(line.substr(0, 80)), line.size() > 80 ? "...'" : "'");
     merges.emplace_back(fields[0], fields[1]);
   }
   TORCH_CHECK(!merges.empty(), "CLIP vocabulary: ", source, " has no merges after its header");
