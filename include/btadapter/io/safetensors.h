@@ -8,6 +8,11 @@
 /// not matching the byte count) raises c10::Error naming the file and the problem.
 /// Writing goes to `<path>.tmp.<pid>` and is renamed into place, so a crash never leaves a half file.
 ///
+/// Usage:
+///   btadapter::io::write_safetensors("w.safetensors", {{"proj.weight", w}}, {{"format", "pt"}});
+///   btadapter::io::SafetensorsFile file("w.safetensors");
+///   torch::Tensor w2 = file.tensor("proj.weight");   // owning copy; file.view(...) is zero-copy
+///
 /// Thread safety: free functions with no shared state; SafetensorsFile is immutable after open and can
 /// be read from several threads.
 
@@ -25,9 +30,10 @@ using TensorMap = std::map<std::string, torch::Tensor>;
 /// String metadata stored under "__metadata__".
 using Metadata = std::map<std::string, std::string>;
 
-/// An open, memory-mapped safetensors file. Tensors returned by `tensor()` are CPU tensors that own a
-/// copy of the bytes (so they outlive the file); `view()` returns zero-copy tensors that are valid only
-/// while this object lives.
+/// An open, memory-mapped safetensors file; the whole header is validated when it opens. Tensors returned
+/// by `tensor()` are CPU tensors that own a copy of the bytes; `view()` returns zero-copy CPU tensors that
+/// share the mapping and keep it alive (so they may outlive this object). The mapping is private (copy on
+/// write): writing into a view never reaches the file, but tensor() and view() of this object would see it.
 class SafetensorsFile {
  public:
   explicit SafetensorsFile(const std::string& path);
@@ -42,7 +48,8 @@ class SafetensorsFile {
   const Metadata& metadata() const;
   /// A copy of one tensor; throws naming the file and tensor when absent.
   torch::Tensor tensor(const std::string& name) const;
-  /// A zero-copy view into the mapping (read-only; do not write to it).
+  /// A zero-copy view into the mapping (treat it as read-only). Files written by write_safetensors (and
+  /// by the reference Python library) are aligned; a tensor misaligned for its dtype is copied instead.
   torch::Tensor view(const std::string& name) const;
 
  private:
@@ -53,7 +60,11 @@ class SafetensorsFile {
 /// Reads every tensor (copies) of a file.
 TensorMap read_safetensors(const std::string& path, Metadata* metadata = nullptr);
 
-/// Writes tensors (made contiguous, moved to CPU) and metadata atomically (temp file + rename).
+/// Writes tensors (detached, moved to CPU, made contiguous) and metadata atomically (temp file + rename).
+/// The data section is ordered by element size, then name, so every tensor is aligned for zero-copy
+/// views. Undefined tensors, unsupported dtypes (complex, uint16+, ...) and the reserved name
+/// "__metadata__" are rejected before any file is created; any failure removes the temp file and leaves
+/// an existing `path` untouched.
 void write_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
 
 }  // namespace btadapter::io
