@@ -35,8 +35,9 @@ void check_finite_scores(const torch::Tensor& scores, const std::string& what) {
   if (std::isfinite(lo.item<double>()) && std::isfinite(hi.item<double>())) return;
   auto where = torch::logical_not(torch::isfinite(scores)).nonzero()[0].to(torch::kCPU);
   const int64_t row = where[0].item<int64_t>(), column = where[1].item<int64_t>();
-  TORCH_CHECK(false, "expected finite ", what, ", got ", scores.index({row, column}).item<double>(), " at row ", row,
-              ", column ", column);
+  const double value = scores.index({row, column}).item<double>();
+  TORCH_CHECK(false, "expected finite ", what, ", got ", std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf"),
+              " at row ", row, ", column ", column);
 }
 
 torch::Tensor target_ranks(const torch::Tensor& scores, const torch::Tensor& targets, TieMode ties) {
