@@ -20,6 +20,7 @@ if(NOT BTADAPTER_TORCH_ONLY)
   # linked into libbtadapter: it lives in a plugin that the library dlopen()s with RTLD_DEEPBIND
   # (see src/text/). Its trainer library comes with it.
   find_library(SENTENCEPIECE_TRAIN_LIBRARY sentencepiece_train REQUIRED)
+  list(APPEND BTADAPTER_PRIVATE_LIBS ${CMAKE_DL_LIBS})
 endif()
 
 # Tools parse their arguments with CLI11 (header-only).
