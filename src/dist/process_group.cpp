@@ -18,6 +18,7 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <sstream>
 
@@ -58,10 +59,9 @@ struct ProcessGroup::Impl {
   int world_size = 1;
   Backend backend = Backend::kGloo;
   std::chrono::milliseconds timeout{0};
-  std::string rendezvous;  // "tcp://host:port" or "file://path", for messages
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<TransportBase> transport;  // null in a world of one
-  int64_t sequence = 0;
+  std::atomic<int64_t> sequence{0};  // collectives may be issued from autograd threads
 
   std::string prefix() const {
     return "[rank " + std::to_string(rank) + "/" + std::to_string(world_size) + "] ";
@@ -265,7 +265,6 @@ std::shared_ptr<ProcessGroup> connect(std::function<c10::intrusive_ptr<c10d::Sto
   impl->world_size = world_size;
   impl->backend = options.backend();
   impl->timeout = options.timeout();
-  impl->rendezvous = rendezvous;
   try {
     impl->store = make_store();
     impl->store->setTimeout(options.timeout());
@@ -282,7 +281,6 @@ std::shared_ptr<ProcessGroup> connect(std::function<c10::intrusive_ptr<c10d::Sto
 
 std::shared_ptr<ProcessGroup> make_single_process_group() {
   auto impl = std::make_shared<ProcessGroup::Impl>();
-  impl->rendezvous = "none";
   return std::make_shared<ProcessGroup>(impl);
 }
 
