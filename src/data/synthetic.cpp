@@ -3,7 +3,7 @@
 #include "btadapter/data/random.h"
 #include "btadapter/data/video_writer.h"
 
-#include "atomic_file.h"
+#include "btadapter/io/atomic_file.h"
 
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
@@ -157,10 +157,10 @@ SyntheticDataset make_synthetic_dataset(const SyntheticOptions& o, const std::fu
     test[b] = {caption_b};
     pairs.push_back({{"forward", a}, {"reversed", b}, {"forward_caption", caption_a}, {"reversed_caption", caption_b}});
   }
-  detail::write_file_atomically(result.train_csv, csv);
-  detail::write_file_atomically(result.test_json, test.dump(2) + "\n");
+  io::write_file_atomically(result.train_csv, csv);
+  io::write_file_atomically(result.test_json, test.dump(2) + "\n");
   const nlohmann::ordered_json direction{{"annotations", "test.json"}, {"format", "msrvtt-json"}, {"pairs", pairs}};
-  detail::write_file_atomically(result.direction_json, direction.dump(2) + "\n");
+  io::write_file_atomically(result.direction_json, direction.dump(2) + "\n");
   return result;
 }
 

@@ -2,7 +2,7 @@
 
 #include "btadapter/data/frame_sampling.h"
 
-#include "atomic_file.h"
+#include "btadapter/io/atomic_file.h"
 
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
@@ -121,7 +121,7 @@ void write_video_problems(const std::string& path, const VideoCheckReport& repor
                              {"reason", p.reason}};
     text += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
-  detail::write_file_atomically(path, text);
+  io::write_file_atomically(path, text);
 }
 
 }  // namespace btadapter::data

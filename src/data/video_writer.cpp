@@ -1,6 +1,6 @@
 #include "btadapter/data/video_writer.h"
 
-#include "atomic_file.h"
+#include "btadapter/io/atomic_file.h"
 
 #include <c10/util/Exception.h>
 #include <opencv2/imgcodecs.hpp>
@@ -37,32 +37,29 @@ void write_video(const std::string& path, const torch::Tensor& frames, const Vid
   TORCH_CHECK(cc.size() == 4, "writing '", path, "': expected a 4-character fourcc, got '", cc, "'");
   const auto contiguous = frames.contiguous();
   const cv::Size size(static_cast<int>(frames.size(2)), static_cast<int>(frames.size(1)));
-  const std::string tmp = detail::temp_path_for(path);
-  {
-    cv::VideoWriter writer(tmp, cv::CAP_FFMPEG, cv::VideoWriter::fourcc(cc[0], cc[1], cc[2], cc[3]),
-                           options.fps(), size);
-    TORCH_CHECK(writer.isOpened(), "writing '", path, "': OpenCV's FFmpeg backend cannot encode fourcc '", cc,
-                "' at ", size.width, "x", size.height);
-    cv::Mat scratch;
-    for (int64_t t = 0; t < frames.size(0); ++t) writer.write(bgr_view_of(contiguous[t], scratch));
-  }
-  cv::VideoCapture check(tmp, cv::CAP_FFMPEG);
-  const auto written = static_cast<int64_t>(check.get(cv::CAP_PROP_FRAME_COUNT));
-  check.release();
-  if (written != frames.size(0)) {
-    fs::remove(tmp);
-    TORCH_CHECK(false, "writing '", path, "': expected ", frames.size(0), " frames to read back, got ", written);
-  }
-  fs::rename(tmp, path);
+  io::write_path_atomically(path, [&](const std::string& tmp) {
+    {
+      cv::VideoWriter writer(tmp, cv::CAP_FFMPEG, cv::VideoWriter::fourcc(cc[0], cc[1], cc[2], cc[3]),
+                             options.fps(), size);
+      TORCH_CHECK(writer.isOpened(), "writing '", path, "': OpenCV's FFmpeg backend cannot encode fourcc '", cc,
+                  "' at ", size.width, "x", size.height);
+      cv::Mat scratch;
+      for (int64_t t = 0; t < frames.size(0); ++t) writer.write(bgr_view_of(contiguous[t], scratch));
+    }
+    cv::VideoCapture check(tmp, cv::CAP_FFMPEG);
+    const auto written = static_cast<int64_t>(check.get(cv::CAP_PROP_FRAME_COUNT));
+    TORCH_CHECK(written == frames.size(0), "writing '", path, "': expected ", frames.size(0),
+                " frames to read back, got ", written);
+  });
 }
 
 void write_image(const std::string& path, const torch::Tensor& image) {
   check_rgb(image, 3, path);
   cv::Mat scratch;
-  const std::string tmp = detail::temp_path_for(path);
-  TORCH_CHECK(cv::imwrite(tmp, bgr_view_of(image.contiguous(), scratch)), "writing '", path,
-              "': OpenCV cannot encode this image format");
-  fs::rename(tmp, path);
+  io::write_path_atomically(path, [&](const std::string& tmp) {
+    TORCH_CHECK(cv::imwrite(tmp, bgr_view_of(image.contiguous(), scratch)), "writing '", path,
+                "': OpenCV cannot encode this image format");
+  });
 }
 
 }  // namespace btadapter::data

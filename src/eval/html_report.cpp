@@ -14,7 +14,7 @@
 #include <random>
 #include <sstream>
 
-#include "atomic_write.h"
+#include "btadapter/io/atomic_file.h"
 
 namespace btadapter::eval {
 namespace {
@@ -216,7 +216,7 @@ std::string render_html_report(const RetrievalReportInput& input, const HtmlRepo
 }
 
 void write_html_report(const std::string& path, const RetrievalReportInput& input, const HtmlReportOptions& options) {
-  detail::write_file_atomically(path, render_html_report(input, options));
+  io::write_file_atomically(path, render_html_report(input, options));
 }
 
 }  // namespace btadapter::eval

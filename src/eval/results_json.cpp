@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "atomic_write.h"
+#include "btadapter/io/atomic_file.h"
 
 namespace btadapter::eval {
 namespace {
@@ -78,7 +78,7 @@ std::string results_to_json(const EvalResults& results, int indent) {
 }
 
 void write_results_json(const EvalResults& results, const std::string& path) {
-  detail::write_file_atomically(path, results_to_json(results));
+  io::write_file_atomically(path, results_to_json(results));
 }
 
 }  // namespace btadapter::eval

@@ -1,5 +1,7 @@
 #include "btadapter/io/safetensors.h"
 
+#include "btadapter/io/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -291,48 +293,6 @@ TensorMap read_safetensors(const std::string& path, Metadata* metadata) {
   return out;
 }
 
-namespace {
-
-/// Removes the temp file unless the write committed (renamed it into place).
-class TempFile {
- public:
-  explicit TempFile(std::string path) : path_(std::move(path)) {}
-  ~TempFile() {
-    if (file_ != nullptr) std::fclose(file_);
-    if (!committed_) std::remove(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void open(const std::string& target) {
-    file_ = std::fopen(path_.c_str(), "wb");
-    TORCH_CHECK(file_ != nullptr, "cannot write safetensors file '", target, "': cannot create temp file '",
-                path_, "': ", errno_text());
-  }
-  void write(const void* data, size_t size, const std::string& target) {
-    if (size == 0) return;
-    TORCH_CHECK(std::fwrite(data, 1, size, file_) == size, "cannot write safetensors file '", target,
-                "': write to '", path_, "' failed: ", errno_text());
-  }
-  void commit(const std::string& target) {
-    bool flushed = std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0;
-    int closed = std::fclose(file_);
-    file_ = nullptr;
-    TORCH_CHECK(flushed && closed == 0, "cannot write safetensors file '", target, "': flushing '", path_,
-                "' failed: ", errno_text());
-    TORCH_CHECK(std::rename(path_.c_str(), target.c_str()) == 0, "cannot write safetensors file '", target,
-                "': renaming '", path_, "' into place failed: ", errno_text());
-    committed_ = true;
-  }
-
- private:
-  std::string path_;
-  std::FILE* file_ = nullptr;
-  bool committed_ = false;
-};
-
-}  // namespace
-
 void write_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata) {
   // Validate and stage everything before touching the disk, so bad input never creates a file.
   std::vector<std::pair<std::string, torch::Tensor>> staged;
@@ -367,12 +327,13 @@ void write_safetensors(const std::string& path, const TensorMap& tensors, const 
   header_text.append((8 - header_text.size() % 8) % 8, ' ');
   const uint64_t header_size = header_text.size();
 
-  TempFile temp(path + ".tmp." + std::to_string(::getpid()));
-  temp.open(path);
-  temp.write(&header_size, 8, path);
-  temp.write(header_text.data(), header_text.size(), path);
-  for (const auto& [name, t] : staged) temp.write(t.data_ptr(), t.numel() * t.element_size(), path);
-  temp.commit(path);
+  write_file_atomically(path, [&](std::ostream& out) {
+    out.write(reinterpret_cast<const char*>(&header_size), 8);
+    out.write(header_text.data(), static_cast<std::streamsize>(header_text.size()));
+    for (const auto& [name, t] : staged) {
+      out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
+    }
+  });
 }
 
 }  // namespace btadapter::io

@@ -1,5 +1,6 @@
 #include "btadapter/text/sentencepiece_tokenizer.h"
 
+#include "btadapter/io/atomic_file.h"
 #include "btadapter/text/utf8.h"
 #include "sentencepiece_plugin.h"
 
@@ -7,7 +8,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 namespace btadapter {
@@ -48,21 +48,6 @@ std::vector<std::string> read_captions(const std::string& path) {
   }
   TORCH_CHECK(!captions.empty(), "SentencePiece training: ", path, " has no captions (expected one per line)");
   return captions;
-}
-
-void write_atomically(const std::string& path, const std::string& bytes) {
-  const fs::path target(path);
-  const fs::path temp = target.string() + ".tmp" + std::to_string(std::random_device{}());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    TORCH_CHECK(out, "SentencePiece training: cannot write ", temp.string());
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    TORCH_CHECK(out.flush(), "SentencePiece training: failed writing ", temp.string());
-  }
-  std::error_code ec;
-  fs::rename(temp, target, ec);
-  if (ec) fs::remove(temp);
-  TORCH_CHECK(!ec, "SentencePiece training: cannot move the model to ", path, " (", ec.message(), ")");
 }
 
 }  // namespace
@@ -113,7 +98,7 @@ void train_sentencepiece(const SentencePieceTrainOptions& options) {
   TORCH_CHECK(sentencepiece_api().train(captions, flags, serialized, error), "SentencePiece training on ",
               options.input(), " (", captions.size(), " captions, vocab_size ", options.vocab_size(),
               ") failed: ", error);
-  write_atomically(options.model_path(), serialized);
+  io::write_file_atomically(options.model_path(), serialized);
 }
 
 }  // namespace btadapter

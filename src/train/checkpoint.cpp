@@ -13,7 +13,7 @@
 #include <sstream>
 #include <type_traits>
 
-#include "atomic_file.h"
+#include "btadapter/io/atomic_file.h"
 
 namespace btadapter::train {
 namespace {
@@ -49,7 +49,7 @@ void write_container(const std::string& path, const TensorMap& tensors, const Me
   c10::Dict<std::string, std::string> metadata_dict;
   for (const auto& [key, value] : metadata) metadata_dict.insert(key, value);
   const std::vector<char> bytes = torch::pickle_save(c10::ivalue::Tuple::create({tensor_dict, metadata_dict}));
-  write_file_atomically(path, [&](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
+  io::write_file_atomically(path, std::string_view(bytes.data(), bytes.size()));
 }
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }

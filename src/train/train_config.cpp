@@ -8,7 +8,7 @@
 #include <sstream>
 #include <type_traits>
 
-#include "atomic_file.h"
+#include "btadapter/io/atomic_file.h"
 #include "btadapter/train/lr_schedule.h"
 #include "config_codec.h"
 
@@ -93,6 +93,8 @@ std::vector<Field> make_fields() {
   BT_KEY("model.tokenizer.vocab", model.config.tokenizer.vocab, "vocabulary file ('' = the one beside model.clip)");
   BT_KEY("model.tokenizer.context_length", model.config.tokenizer.context_length, "ids per caption after padding");
   BT_KEY("model.tokenizer.truncate", model.config.tokenizer.truncate, "'openai' or 'official:N' (cut to N after tokenizing, may drop EOT)");
+  BT_KEY("model.tokenizer.bos_id", model.config.tokenizer.bos_id, "id before each caption: -1 the vocabulary's own, -2 none");
+  BT_KEY("model.tokenizer.eos_id", model.config.tokenizer.eos_id, "id after each caption: -1 the vocabulary's own, -2 none");
 
   BT_KEY("data.format", data.format, "training annotation format");
   BT_KEY("data.annotations", data.annotations, "training annotation file");
@@ -390,7 +392,7 @@ std::string train_config_to_yaml(const TrainConfig& config) {
 }
 
 void write_train_config(const std::string& path, const TrainConfig& config) {
-  write_file_atomically(path, train_config_to_yaml(config));
+  io::write_file_atomically(path, train_config_to_yaml(config));
 }
 
 }  // namespace btadapter::train

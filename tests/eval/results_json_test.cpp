@@ -80,7 +80,8 @@ TEST(ResultsJson, RecognitionRecordAndFile) {
   EXPECT_EQ(j["counts"]["samples"], 3);
   EXPECT_EQ(j["counts"]["classes"], 3);
   EXPECT_TRUE(j["config"].is_object());
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp." + std::to_string(::getpid())));
+  // Only the results file: no temporary file left beside it.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()), 1);
 }
 
 TEST(ResultsJson, BadRecordsAreNamed) {
@@ -94,7 +95,10 @@ TEST(ResultsJson, BadRecordsAreNamed) {
             std::string::npos);
   r.config_json = "{frames: 12}";
   EXPECT_NE(error_of([&] { results_to_json(r); }).find("parse error"), std::string::npos);
-  EXPECT_NE(error_of([&] { write_results_json(retrieval_results(), "/nonexistent-dir/x.json"); })
-                .find("cannot write '/nonexistent-dir/x.json'"),
+  btadapter::testing::TempDir dir;
+  const auto not_a_folder = (dir / "file").string();
+  std::ofstream(not_a_folder) << "x";
+  EXPECT_NE(error_of([&] { write_results_json(retrieval_results(), not_a_folder + "/x.json"); })
+                .find("cannot write '" + not_a_folder + "/x.json'"),
             std::string::npos);
 }
