@@ -277,6 +277,7 @@ std::string Trainer::State::save_checkpoint() {
 
 ValidationScores Trainer::State::validate(int64_t step_done) {
   if (!validation) return {};
+  group->heartbeat("step " + std::to_string(step_done) + " validation");
   ValidationScores scores = validation(*model, *group, step_done);
   if (leader()) {
     say() << "validation at step " << step_done << ":" << format_scores(scores) << "\n";
@@ -406,7 +407,10 @@ TrainSummary Trainer::run() {
       s.write_record(interval, done, summary.last, summary.skipped_steps);
       if (progress) {
         progress->update({done, interval.steps * s.config.data.batch_size * world,
-                          {{"loss", summary.last.loss}, {"vtc", summary.last.vtc}, {"lr", summary.last.lr}}});
+                          {{"loss", summary.last.loss},
+                           {"vtc", summary.last.vtc},
+                           {"mbca", summary.last.mbca},
+                           {"mbta", summary.last.mbta}}});
       }
       interval = Interval();
     }

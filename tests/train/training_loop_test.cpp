@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <future>
 #include <memory>
 
 #include "btadapter/data/synthetic.h"
@@ -13,6 +14,7 @@
 #include "btadapter/io/state_dict.h"
 #include "btadapter/train/model_setup.h"
 #include "btadapter/train/trainer.h"
+#include "dist/run_ranks.h"
 #include "support/test_support.h"
 
 using namespace btadapter;
@@ -228,6 +230,35 @@ TEST_F(TrainingLoop, TwoProcessesMatchOneProcessWithTheGlobalBatch) {
   ASSERT_EQ(la.size(), 4u);
   ASSERT_EQ(lb.size(), 4u);
   for (size_t i = 0; i < la.size(); ++i) EXPECT_NEAR(la[i]["loss"].get<double>(), lb[i]["loss"].get<double>(), 1e-4);
+}
+
+TEST_F(TrainingLoop, AStalledRankFailsTheOthersWithTheRankNamed) {
+  // Rank 1 stalls in its validation after step 1 (until rank 0 has given up); rank 0 goes on to step 2,
+  // whose feature gather must fail within the collective timeout, naming where each rank was.
+  TempDir out;
+  const auto config = tiny(out.path().string(), {"eval.every_steps=1", "eval.at_end=false", "schedule.max_steps=3"});
+  std::promise<void> rank0_failed;  // rank 0 is done (normally: has failed)
+  std::shared_future<void> released = rank0_failed.get_future().share();
+  std::string message;
+  btadapter::testing::run_ranks(
+      2,
+      [&](int rank, std::shared_ptr<dist::ProcessGroup> group) {
+        train::ValidationHook hook = [&, rank](VideoTextModelImpl&, dist::ProcessGroup&, int64_t) {
+          if (rank == 1) released.wait();
+          return train::ValidationScores{};
+        };
+        std::ostringstream log;
+        try {
+          train::Trainer(config, train::TrainerOptions().group(group).validation(hook).log(&log)).run();
+          if (rank == 0) message = "(rank 0 finished without an error)";
+        } catch (const c10::Error& e) {
+          if (rank == 0) message = e.what_without_backtrace();
+        }
+        if (rank == 0) rank0_failed.set_value();  // also when it did not fail: rank 1 must not hang
+      },
+      dist::ProcessGroupOptions().timeout(std::chrono::seconds(2)));
+  EXPECT_NE(message.find("[rank 0/2]"), std::string::npos) << message;
+  EXPECT_NE(message.find("rank 1: 'step 1 validation'"), std::string::npos) << message;
 }
 
 TEST(BtPretrain, MissingClipAndDataAreOneClearMessage) {
