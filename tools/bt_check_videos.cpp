@@ -3,6 +3,7 @@
 #include "btadapter/data/video_check.h"
 
 #include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
 
 #include <iostream>
 
@@ -35,6 +36,9 @@ int main(int argc, char** argv) {
     if (!out.empty()) write_video_problems(out, report);
     std::cout << video_check_summary_json(report) << std::endl;
     return 0;
+  } catch (const c10::Error& e) {
+    std::cerr << "bt_check_videos: " << e.what_without_backtrace() << std::endl;
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "bt_check_videos: " << e.what() << std::endl;
     return 1;

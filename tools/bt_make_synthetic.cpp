@@ -3,6 +3,7 @@
 #include "btadapter/data/synthetic.h"
 
 #include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
 
 #include <iostream>
@@ -37,6 +38,9 @@ int main(int argc, char** argv) {
         {"test_pairs", d.test_pairs}};
     std::cout << summary.dump() << std::endl;
     return 0;
+  } catch (const c10::Error& e) {
+    std::cerr << "bt_make_synthetic: " << e.what_without_backtrace() << std::endl;
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "bt_make_synthetic: " << e.what() << std::endl;
     return 1;

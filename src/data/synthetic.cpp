@@ -3,6 +3,8 @@
 #include "btadapter/data/random.h"
 #include "btadapter/data/video_writer.h"
 
+#include "atomic_file.h"
+
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
@@ -10,8 +12,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <unistd.h>
 
 namespace btadapter::data {
 
@@ -53,18 +53,6 @@ void draw_shape(cv::Mat& frame, const std::string& shape, cv::Point centre, int 
                                             centre + cv::Point(radius, radius)};
     cv::fillConvexPoly(frame, corners, colour, cv::LINE_AA);
   }
-}
-
-// Writes text to `path` through a temporary file and a rename.
-void write_text_file(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    TORCH_CHECK(out.is_open(), "cannot write '", tmp.string(), "'");
-    out << text;
-    TORCH_CHECK(out.good(), "writing '", tmp.string(), "' failed");
-  }
-  fs::rename(tmp, path);
 }
 
 std::string iso_duration(double seconds) {
@@ -169,10 +157,10 @@ SyntheticDataset make_synthetic_dataset(const SyntheticOptions& o, const std::fu
     test[b] = {caption_b};
     pairs.push_back({{"forward", a}, {"reversed", b}, {"forward_caption", caption_a}, {"reversed_caption", caption_b}});
   }
-  write_text_file(result.train_csv, csv);
-  write_text_file(result.test_json, test.dump(2) + "\n");
+  detail::write_file_atomically(result.train_csv, csv);
+  detail::write_file_atomically(result.test_json, test.dump(2) + "\n");
   const nlohmann::ordered_json direction{{"annotations", "test.json"}, {"format", "msrvtt-json"}, {"pairs", pairs}};
-  write_text_file(result.direction_json, direction.dump(2) + "\n");
+  detail::write_file_atomically(result.direction_json, direction.dump(2) + "\n");
   return result;
 }
 

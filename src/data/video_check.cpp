@@ -2,18 +2,17 @@
 
 #include "btadapter/data/frame_sampling.h"
 
+#include "atomic_file.h"
+
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <unistd.h>
 #include <unordered_map>
 
 namespace btadapter::data {
@@ -116,18 +115,13 @@ std::string video_check_summary_json(const VideoCheckReport& r) {
 }
 
 void write_video_problems(const std::string& path, const VideoCheckReport& report) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp);
-    TORCH_CHECK(out.is_open(), "cannot write '", tmp, "'");
-    for (const auto& p : report.problems) {
-      nlohmann::ordered_json j{{"status", p.status}, {"video", p.video}, {"row", p.row}, {"frames", p.frames},
-                               {"reason", p.reason}};
-      out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-    }
-    TORCH_CHECK(out.good(), "writing '", tmp, "' failed");
+  std::string text;
+  for (const auto& p : report.problems) {
+    nlohmann::ordered_json j{{"status", p.status}, {"video", p.video}, {"row", p.row}, {"frames", p.frames},
+                             {"reason", p.reason}};
+    text += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
-  std::filesystem::rename(tmp, path);
+  detail::write_file_atomically(path, text);
 }
 
 }  // namespace btadapter::data
