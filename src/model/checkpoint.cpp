@@ -2,12 +2,16 @@
 
 #include <torch/torch.h>
 
+#include "btadapter/model/autocast.h"
+
 namespace btadapter {
 namespace {
 
 struct BlockHolder : torch::CustomClassHolder {
-  explicit BlockHolder(CheckpointedBlock b) : block(std::move(b)) {}
+  BlockHolder(CheckpointedBlock b, std::optional<at::ScalarType> autocast)
+      : block(std::move(b)), autocast(autocast) {}
   CheckpointedBlock block;
+  std::optional<at::ScalarType> autocast;  // the forward's CUDA autocast, replayed by the recomputation
 };
 
 class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> {
@@ -15,7 +19,8 @@ class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> 
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& input,
                                const CheckpointedBlock& block) {
     ctx->save_for_backward({input});
-    ctx->saved_data["block"] = c10::IValue::make_capsule(c10::make_intrusive<BlockHolder>(block));
+    auto holder = c10::make_intrusive<BlockHolder>(block, AutocastGuard::current_autocast_dtype());
+    ctx->saved_data["block"] = c10::IValue::make_capsule(std::move(holder));
     return block(input);  // Function::apply runs this with grad mode off: no graph is kept
   }
 
@@ -26,6 +31,7 @@ class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> 
     torch::Tensor output;
     {
       torch::AutoGradMode enable(true);
+      AutocastGuard autocast(holder->autocast);
       output = holder->block(input);
     }
     torch::autograd::backward({output}, {grad_outputs[0]});
