@@ -69,18 +69,18 @@ TEST(TrainConfig, WebvidYamlIsTheOfficialRecipe) {
   EXPECT_EQ(train_config_to_yaml(c), train_config_to_yaml(defaults));
 }
 
-TEST(TrainConfig, TinyTestConfigLoads) {
-  auto c = load_train_config(config_path("tiny_test.yaml"));
+TEST(TrainConfig, TinyConfigLoads) {
+  auto c = load_train_config(config_path("tiny.yaml"));
   EXPECT_EQ(c.model.config.vision.width, 32);
-  EXPECT_EQ(c.schedule.max_steps, 6);
+  EXPECT_EQ(c.model.config.adapter.depth, 2);
   EXPECT_EQ(c.run.device, "cpu");
   EXPECT_DOUBLE_EQ(c.optim.weight_decay, 0.05);  // unlisted keys keep the recipe defaults
 }
 
 TEST(TrainConfig, ResolvedYamlRoundTripsEveryKey) {
-  auto c = load_train_config(config_path("tiny_test.yaml"),
+  auto c = load_train_config(config_path("tiny.yaml"),
                              {"optim.lr_mult={a: 2, b: {lr_mult: 3, decay_mult: 0}}", "optim.betas=[0.8, 0.9]",
-                              "loss.gather=official", "run.seed=-7", "model.clip=/w/clip dir/a:b.safetensors"});
+                              "loss.gather=official", "run.seed=-7", "optim.lr=1e-3", "model.clip=/w/clip dir/a:b.safetensors"});
   const std::string yaml = train_config_to_yaml(c);
   auto back = train_config_from_yaml(yaml);
   EXPECT_EQ(train_config_to_yaml(back), yaml);
@@ -146,15 +146,15 @@ TEST(TrainConfig, FileErrorsNameTheFileAndKey) {
 
 TEST(TrainConfig, ValidationNamesTheKey) {
   TrainConfig c;
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny_test.yaml"), {"optim.lr=0"}); }),
+  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"optim.lr=0"}); }),
                   "config key 'optim.lr': expected a positive number, got 0.0");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny_test.yaml"), {"optim.betas=[0.9, 1.0]"}); }),
+  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"optim.betas=[0.9, 1.0]"}); }),
                   "config key 'optim.betas': expected values in [0, 1)");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny_test.yaml"), {"data.num_frames=9"}); }),
+  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"data.num_frames=9"}); }),
                   "config key 'data.num_frames': expected at most model.adapter.max_frames (8)");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny_test.yaml"), {"schedule.cosine_end_epoch=9"}); }),
+  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"schedule.cosine_end_epoch=9"}); }),
                   "schedule.cosine_end_epoch");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny_test.yaml"), {"checkpoint.keep_last=0"}); }),
+  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"checkpoint.keep_last=0"}); }),
                   "config key 'checkpoint.keep_last': expected an integer >= 1, got 0");
 }
 
