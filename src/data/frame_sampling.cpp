@@ -36,6 +36,14 @@ std::vector<int64_t> uniform_sample_train(int64_t num_frames, int64_t clip_len, 
   return indices;
 }
 
+std::vector<int64_t> start_sample(int64_t num_frames, int64_t clip_len) {
+  check_sizes(num_frames, clip_len);
+  std::vector<int64_t> indices;
+  indices.reserve(static_cast<size_t>(clip_len));
+  for (int64_t i = 0; i < clip_len; ++i) indices.push_back(std::min(i, num_frames - 1));
+  return indices;
+}
+
 std::vector<int64_t> uniform_sample_test(int64_t num_frames, int64_t clip_len) {
   check_sizes(num_frames, clip_len);
   const double seg = segment_size(num_frames, clip_len);

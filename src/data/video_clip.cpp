@@ -9,6 +9,7 @@ Clip load_clip(const std::string& path, const ClipOptions& options, uint64_t see
   DataRng rng(seed);
   VideoReader reader(path, options.reader());
   const DecodedFrames decoded = reader.read_sampled([&](int64_t n) {
+    if (options.sampling() == FrameSampling::kStart) return start_sample(n, options.num_frames());
     return options.train() ? uniform_sample_train(n, options.num_frames(), rng)
                            : uniform_sample_test(n, options.num_frames());
   });

@@ -100,6 +100,9 @@ std::vector<Field> make_fields() {
   BT_KEY("data.annotations", data.annotations, "training annotation file");
   BT_KEY("data.video_root", data.video_root, "folder that video paths are relative to");
   BT_KEY("data.num_frames", data.num_frames, "frames sampled per clip");
+  BT_CHOICE("data.sampling", data.sampling, "which frames: 'uniform' = the official UniformSample (random per segment), "
+            "'start' = the first num_frames frames (an image stage that should see where a motion starts)",
+            "uniform", "start");
   BT_KEY("data.batch_size", data.batch_size, "clips per process and step (global batch = this x world size)");
   BT_KEY("data.num_workers", data.num_workers, "decoding threads per process");
   BT_KEY("data.shuffle", data.shuffle, "reshuffle the training set every epoch");

@@ -87,3 +87,10 @@ TEST(DataRngTest, RandintIsInclusiveAndPermutationIsOne) {
   DataRng fixed(5489);
   EXPECT_EQ(fixed.next_u64(), 14514284786278117030ULL);
 }
+
+TEST(FrameSampling, StartTakesTheFirstFramesAndRepeatsTheLastOfShortVideos) {
+  EXPECT_EQ(start_sample(300, 1), (Indices{0}));
+  EXPECT_EQ(start_sample(300, 4), (Indices{0, 1, 2, 3}));
+  EXPECT_EQ(start_sample(3, 5), (Indices{0, 1, 2, 2, 2}));
+  EXPECT_THROW(start_sample(0, 4), c10::Error);
+}

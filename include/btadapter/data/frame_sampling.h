@@ -20,6 +20,16 @@
 
 namespace btadapter::data {
 
+/// Which frames a clip takes.
+enum class FrameSampling {
+  kUniform,  ///< the official UniformSample above (random per segment in training, fixed in evaluation)
+  kStart,    ///< the first clip_len frames, train and test alike (image-style stages that should see
+             ///< where a motion starts, not an arbitrary moment of it)
+};
+
+/// kStart indices: 0, 1, ..., clip_len - 1, the last frame repeated for short videos.
+std::vector<int64_t> start_sample(int64_t num_frames, int64_t clip_len);
+
 /// Fixed test-time indices. Throws unless num_frames >= 1 and clip_len >= 1.
 std::vector<int64_t> uniform_sample_test(int64_t num_frames, int64_t clip_len);
 

@@ -8,6 +8,7 @@
 ///
 /// Thread safety: pure function of (path, options, seed); call it from any number of threads.
 
+#include "btadapter/data/frame_sampling.h"
 #include "btadapter/data/transforms.h"
 #include "btadapter/data/video_reader.h"
 
@@ -28,6 +29,8 @@ struct ClipOptions {
   TORCH_ARG(ClipTransformOptions, transform);
   /// Decoding strategy; default VideoReaderOptions().
   TORCH_ARG(VideoReaderOptions, reader) = {};
+  /// Which frames; default FrameSampling::kUniform (the official UniformSample).
+  TORCH_ARG(FrameSampling, sampling) = FrameSampling::kUniform;
 
  public:
   bool train() const { return transform_.train(); }
