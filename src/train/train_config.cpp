@@ -103,6 +103,8 @@ std::vector<Field> make_fields() {
   BT_CHOICE("data.sampling", data.sampling, "which frames: 'uniform' = the official UniformSample (random per segment), "
             "'start' = the first num_frames frames (an image stage that should see where a motion starts)",
             "uniform", "start");
+  BT_KEY("data.crop_min_area", data.crop_min_area, "smallest RandomResizedCrop area fraction (0.08 official; 1 keeps "
+         "the whole frame, for data where position matters)");
   BT_KEY("data.batch_size", data.batch_size, "clips per process and step (global batch = this x world size)");
   BT_KEY("data.num_workers", data.num_workers, "decoding threads per process");
   BT_KEY("data.shuffle", data.shuffle, "reshuffle the training set every epoch");
@@ -333,6 +335,8 @@ void validate(const TrainConfig& c) {
           std::to_string(c.data.num_frames));
   require_at_least(c.data.batch_size, 1, "data.batch_size");
   require_at_least(c.data.num_workers, 0, "data.num_workers");
+  require(c.data.crop_min_area > 0 && c.data.crop_min_area <= 1, "data.crop_min_area", "a fraction in (0, 1]",
+          detail::format_double(c.data.crop_min_area));
   require_non_negative(c.loss.vtc_weight, "loss.vtc_weight");
   require_non_negative(c.loss.mbca_weight, "loss.mbca_weight");
   require_non_negative(c.loss.mbta_weight, "loss.mbta_weight");

@@ -209,11 +209,11 @@ void Trainer::State::build_data(std::optional<data::LoaderState> resume) {
     say() << "data: skipped " << annotations.bad_rows.size() << " malformed rows, the first: "
           << annotations.bad_rows.front().reason << "\n";
   }
-  dataset = std::make_shared<const data::VideoTextDataset>(
-      std::move(annotations),
-      data::ClipOptions(d.num_frames, model->config().vision.image_size)
-          .train(true)
-          .sampling(d.sampling == "start" ? data::FrameSampling::kStart : data::FrameSampling::kUniform));
+  auto clip = data::ClipOptions(d.num_frames, model->config().vision.image_size)
+                  .train(true)
+                  .sampling(d.sampling == "start" ? data::FrameSampling::kStart : data::FrameSampling::kUniform);
+  clip.transform().crop().min_area(d.crop_min_area);
+  dataset = std::make_shared<const data::VideoTextDataset>(std::move(annotations), clip);
   const int64_t world = group->world_size();
   steps_per_epoch = (dataset->size() / world) / d.batch_size;
   TORCH_CHECK(steps_per_epoch > 0, "data.annotations: ", dataset->size(), " samples are fewer than one global batch (",

@@ -152,6 +152,10 @@ TEST(TrainConfig, ValidationNamesTheKey) {
                   "config key 'optim.betas': expected values in [0, 1)");
   EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"data.num_frames=9"}); }),
                   "config key 'data.num_frames': expected at most model.adapter.max_frames (8)");
+  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"data.crop_min_area=0"}); }),
+                  "config key 'data.crop_min_area': expected a fraction in (0, 1], got 0.0");
+  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"data.sampling=middle"}); }),
+                  "data.sampling");
   EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"schedule.cosine_end_epoch=9"}); }),
                   "schedule.cosine_end_epoch");
   EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"checkpoint.keep_last=0"}); }),

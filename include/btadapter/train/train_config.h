@@ -42,6 +42,7 @@ struct DataSection {
   std::string video_root;         ///< folder the video paths are relative to
   int64_t num_frames = 8;         ///< frames per clip; default 8
   std::string sampling = "uniform";  ///< "uniform" (official UniformSample) or "start" (first frames); default uniform
+  double crop_min_area = 0.08;       ///< smallest RandomResizedCrop area fraction; default 0.08 (official)
   int64_t batch_size = 52;        ///< clips per process and step; default 52
   int64_t num_workers = 16;       ///< decoding threads per process; default 16
   bool shuffle = true;            ///< reshuffle every epoch; default true
