@@ -3,7 +3,7 @@
 /// the tokenizer. It is stored (as JSON) in every checkpoint and export, so tools load a model from one
 /// file without the training YAML.
 ///
-/// Sizes can be given by hand or inferred from weights (see btadapter/io/clip_weights.h).
+/// Sizes can be given by hand or inferred from weights (see btadapter/io/config_inference.h).
 
 #include <cstdint>
 #include <string>

@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include "btadapter/io/config_inference.h"
+#include "btadapter/io/model_file.h"
+#include "btadapter/io/weight_naming.h"
+#include "io_test_helpers.h"
+
+using namespace btadapter;
+using namespace btadapter::io;
+using namespace btadapter::io::testing;
+using btadapter::testing::TempDir;
+
+namespace {
+
+ModelConfig tiny_config() {
+  ModelConfig c;
+  c.embed_dim = 32;
+  c.vision.width = 64;
+  c.vision.layers = 6;
+  c.vision.heads = 4;
+  c.vision.patch_size = 8;
+  c.vision.image_size = 32;
+  c.vision.mlp_dim = 256;
+  c.text.width = 16;
+  c.text.heads = 2;
+  c.text.layers = 3;
+  c.text.mlp_dim = 64;
+  c.adapter.depth = 2;
+  c.tokenizer.truncate = "official:32";
+  return c;
+}
+
+}  // namespace
+
+TEST(ModelFile, RoundTripsConfigTensorsAndMetadata) {
+  TempDir dir;
+  const std::string path = (dir / "model.safetensors").string();
+  TensorMap tensors = to_canonical(tiny_a("weights_hf.safetensors"));
+  const TensorMap adapter = to_canonical(tiny_a("adapter.safetensors"));
+  tensors.insert(adapter.begin(), adapter.end());
+  const ModelConfig config = tiny_config();
+  save_model_file(path, config, tensors, {{"source", "unit test"}});
+
+  const ModelFile file = load_model_file(path);
+  EXPECT_EQ(model_config_to_json(file.config), model_config_to_json(config));
+  expect_identical(file.tensors, tensors);
+  EXPECT_EQ(file.metadata.at("source"), "unit test");
+  EXPECT_EQ(file.metadata.at(kModelFormatVersionKey), "1");
+  EXPECT_EQ(file.metadata.at(kModelConfigKey), model_config_to_json(config));
+  EXPECT_EQ(model_config_to_json(read_model_config(path)), model_config_to_json(config));
+  // The stored shapes agree with the stored config.
+  const ModelConfig inferred = infer_model_config(file.tensors, InferConfigOptions().vision_heads(4).text_heads(2).base(file.config));
+  EXPECT_EQ(model_config_to_json(inferred), model_config_to_json(config));
+}
+
+TEST(ModelFile, PlainOrDamagedMetadataIsRejectedWithTheFileName) {
+  TempDir dir;
+  const std::string path = (dir / "m.safetensors").string();
+  const TensorMap tensors = {{"x", torch::ones({1})}};
+  write_safetensors(path, tensors);
+  EXPECT_ERROR_CONTAINS(load_model_file(path), "'" + path + "' is not a btadapter model file: metadata key "
+                                               "'btadapter.config' is missing");
+  EXPECT_ERROR_CONTAINS(read_model_config(path), "metadata key 'btadapter.config' is missing");
+
+  const std::string json = model_config_to_json(tiny_config());
+  write_safetensors(path, tensors, {{kModelConfigKey, json}});
+  EXPECT_ERROR_CONTAINS(load_model_file(path), "metadata key 'btadapter.format_version' is missing");
+  write_safetensors(path, tensors, {{kModelConfigKey, json}, {kModelFormatVersionKey, "1a"}});
+  EXPECT_ERROR_CONTAINS(load_model_file(path), "expected an integer btadapter.format_version, got '1a'");
+  write_safetensors(path, tensors, {{kModelConfigKey, json}, {kModelFormatVersionKey, "2"}});
+  EXPECT_ERROR_CONTAINS(load_model_file(path), "format version 2 is not supported (this library reads versions 1 to 1)");
+  write_safetensors(path, tensors, {{kModelConfigKey, R"({"vision": {"widht": 3}})"}, {kModelFormatVersionKey, "1"}});
+  EXPECT_ERROR_CONTAINS(load_model_file(path), "model file '" + path + "': model config: unknown key 'vision.widht'");
+}
+
+TEST(ModelFile, SaveRejectsReservedKeysAndInvalidConfigsWithoutWriting) {
+  TempDir dir;
+  const std::string path = (dir / "m.safetensors").string();
+  EXPECT_ERROR_CONTAINS(save_model_file(path, tiny_config(), {}, {{kModelConfigKey, "{}"}}),
+                        "metadata key 'btadapter.config' is reserved");
+  ModelConfig bad = tiny_config();
+  bad.vision.heads = 3;
+  EXPECT_ERROR_CONTAINS(save_model_file(path, bad, {}), "divisible by vision.heads (3)");
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
