@@ -1,0 +1,45 @@
+#pragma once
+/// SHA-256 (FIPS 180-4), for model-file fingerprints in evaluation results and exports.
+///
+/// Usage:
+///   std::string h = sha256_file("model.safetensors");   // 64 lowercase hex digits
+///   Sha256 s; s.update(a.data(), a.size()); s.update(b.data(), b.size()); s.hex_digest();
+///
+/// Thread safety: a Sha256 object is not shared-safe (one per thread); the free functions are.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace btadapter::eval {
+
+/// Incremental SHA-256. `digest()` / `hex_digest()` finish the computation; afterwards the object must
+/// not be updated again (it throws).
+class Sha256 {
+ public:
+  Sha256();
+  void update(const void* data, size_t size);
+  void update(std::string_view bytes) { update(bytes.data(), bytes.size()); }
+  std::array<uint8_t, 32> digest();
+  std::string hex_digest();
+
+ private:
+  void compress(const uint8_t* block);
+
+  std::array<uint32_t, 8> state_;
+  std::array<uint8_t, 64> buffer_{};
+  size_t buffered_ = 0;
+  uint64_t total_bytes_ = 0;
+  bool finished_ = false;
+};
+
+/// Lowercase hex SHA-256 of a byte string.
+std::string sha256_hex(std::string_view bytes);
+
+/// Lowercase hex SHA-256 of a file's contents, read in chunks; throws naming the file when it cannot be
+/// opened or read.
+std::string sha256_file(const std::string& path);
+
+}  // namespace btadapter::eval

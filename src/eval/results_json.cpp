@@ -1,0 +1,84 @@
+#include "btadapter/eval/results_json.h"
+
+#include <nlohmann/json.hpp>
+
+#include "atomic_write.h"
+
+namespace btadapter::eval {
+namespace {
+
+using nlohmann::ordered_json;
+
+ordered_json summary_json(const RankSummary& s) {
+  ordered_json out;
+  for (const auto& [k, value] : s.recall) out["R@" + std::to_string(k)] = value;
+  out["MdR"] = s.median_rank;
+  out["MnR"] = s.mean_rank;
+  out["queries"] = s.num_queries;
+  return out;
+}
+
+ordered_json retrieval_json(const RetrievalMetrics& m) {
+  ordered_json out;
+  out["protocol"] = m.protocol();
+  out["ties"] = to_string(m.ties);
+  out["dual_softmax"] = m.dual_softmax;
+  out["dsl_temperature"] = m.dsl_temperature;
+  out["official_compat"] = m.official_compat;
+  out["t2v"] = summary_json(m.t2v);
+  if (m.v2t) out["v2t"] = summary_json(*m.v2t);
+  return out;
+}
+
+ordered_json recognition_json(const RecognitionMetrics& m) {
+  ordered_json out;
+  out["ties"] = to_string(m.ties);
+  for (const auto& [k, value] : m.top_k) out["top" + std::to_string(k)] = value;
+  out["mean_class_accuracy"] = m.mean_class_accuracy;
+  out["classes_present"] = m.num_classes_present;
+  return out;
+}
+
+ordered_json parse_config(const std::string& text) {
+  ordered_json config;
+  try {
+    config = ordered_json::parse(text.empty() ? "{}" : text);
+  } catch (const nlohmann::json::exception& e) {
+    TORCH_CHECK(false, "expected config_json to be JSON text, got a parse error: ", e.what());
+  }
+  TORCH_CHECK(config.is_object(), "expected config_json to be a JSON object, got ", config.type_name());
+  return config;
+}
+
+}  // namespace
+
+std::string results_to_json(const EvalResults& results, int indent) {
+  TORCH_CHECK(results.retrieval || results.recognition,
+              "expected retrieval or recognition metrics in the results of dataset '", results.dataset, "', got none");
+  ordered_json out;
+  out["dataset"] = results.dataset;
+  out["model"] = {{"path", results.model_path}, {"sha256", results.model_sha256}};
+  ordered_json counts;
+  counts["videos_skipped"] = results.videos_skipped;
+  counts["skipped_videos"] = results.skipped_videos;
+  if (results.retrieval) {
+    counts["texts"] = results.retrieval->num_texts;
+    counts["videos"] = results.retrieval->num_videos;
+  }
+  if (results.recognition) {
+    counts["samples"] = results.recognition->num_samples;
+    counts["classes"] = results.recognition->num_classes;
+  }
+  out["counts"] = counts;
+  if (results.retrieval) out["retrieval"] = retrieval_json(*results.retrieval);
+  if (results.recognition) out["recognition"] = recognition_json(*results.recognition);
+  out["config"] = parse_config(results.config_json);
+  // Names from the file system may not be UTF-8: replace bad bytes rather than fail at the very end.
+  return out.dump(indent, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+void write_results_json(const EvalResults& results, const std::string& path) {
+  detail::write_file_atomically(path, results_to_json(results));
+}
+
+}  // namespace btadapter::eval
