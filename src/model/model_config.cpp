@@ -77,7 +77,7 @@ json to_json(const AdapterConfig& c) {
 
 json to_json(const TokenizerConfig& c) {
   return {{"kind", c.kind}, {"vocab", c.vocab}, {"context_length", c.context_length},
-          {"truncate", c.truncate}};
+          {"truncate", c.truncate}, {"bos_id", c.bos_id}, {"eos_id", c.eos_id}};
 }
 
 void from_json(const json& j, VisionConfig& c) {
@@ -125,6 +125,8 @@ void from_json(const json& j, TokenizerConfig& c) {
   r.read("vocab", c.vocab);
   r.read("context_length", c.context_length);
   r.read("truncate", c.truncate);
+  r.read("bos_id", c.bos_id);
+  r.read("eos_id", c.eos_id);
   r.finish();
 }
 

@@ -23,6 +23,8 @@ TEST(ModelConfig, JsonRoundTripKeepsEveryField) {
   c.adapter.mask_ratio = 0.5;
   c.tokenizer.kind = "sentencepiece";
   c.tokenizer.truncate = "official:32";
+  c.tokenizer.bos_id = -2;
+  c.tokenizer.eos_id = 2;
   ModelConfig back = model_config_from_json(model_config_to_json(c));
   EXPECT_EQ(model_config_to_json(back), model_config_to_json(c));
   EXPECT_EQ(back.vision.num_patches(), 16);

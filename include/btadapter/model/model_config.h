@@ -75,6 +75,11 @@ struct TokenizerConfig {
   /// Truncation: "openai" (cut to 77 with EOT forced last) or "official:N" (then slice to N, may drop
   /// EOT, as the official BT-Adapter pipeline does); default "openai".
   std::string truncate = "openai";
+  /// Id put before each caption: -1 takes the vocabulary's own (49406 `<|startoftext|>` for CLIP; the
+  /// model's bos for SentencePiece, none if it has none), -2 puts none; default -1.
+  int64_t bos_id = -1;
+  /// Id put after each caption, same conventions (49407 `<|endoftext|>` for CLIP); default -1.
+  int64_t eos_id = -1;
 };
 
 /// Everything needed to build a VideoTextModel.
