@@ -1,0 +1,43 @@
+#pragma once
+/// A streaming reader for delimited text files: RFC 4180 CSV (quoted fields with the delimiter, doubled
+/// quotes and line breaks inside) or plain delimited lists (TSV without quoting, as LSMDC and UCF101
+/// ship). Handles a UTF-8 byte-order mark and CRLF line ends. Rows are read one at a time, so a 640 MB
+/// WebVid CSV never sits in memory as text.
+///
+/// Malformed input does not throw: a row whose quote never closes is returned with `error` set (it
+/// then runs to the end of the file), so callers can name the line or skip it.
+///
+/// Thread safety: one reader per thread.
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace btadapter::data {
+
+struct CsvRow {
+  int64_t line = 0;                 ///< 1-based line where the row starts
+  std::vector<std::string> fields;  ///< the fields, quotes removed
+  std::string error;                ///< empty, or why the row is malformed
+};
+
+class CsvReader {
+ public:
+  /// Opens `path`; throws c10::Error naming it when it cannot be read.
+  explicit CsvReader(const std::string& path, char delimiter = ',', bool quoting = true);
+  /// Reads the next non-empty row; false at the end of the file.
+  bool next(CsvRow& row);
+  const std::string& path() const { return path_; }
+
+ private:
+  bool next_line(std::string& line);
+
+  std::string path_;
+  std::ifstream in_;
+  char delimiter_;
+  bool quoting_;
+  int64_t line_ = 0;
+};
+
+}  // namespace btadapter::data

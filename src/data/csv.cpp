@@ -1,0 +1,59 @@
+#include "btadapter/data/csv.h"
+
+#include <c10/util/Exception.h>
+
+namespace btadapter::data {
+
+CsvReader::CsvReader(const std::string& path, char delimiter, bool quoting)
+    : path_(path), in_(path, std::ios::binary), delimiter_(delimiter), quoting_(quoting) {
+  TORCH_CHECK(in_.is_open(), "cannot open annotation file '", path, "'");
+}
+
+bool CsvReader::next_line(std::string& line) {
+  if (!std::getline(in_, line)) return false;
+  ++line_;
+  if (line_ == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return true;
+}
+
+bool CsvReader::next(CsvRow& row) {
+  std::string line;
+  do {
+    if (!next_line(line)) return false;
+  } while (line.empty());
+  row.line = line_;
+  row.fields.assign(1, std::string());
+  row.error.clear();
+  bool in_quotes = false;
+  for (;;) {
+    for (size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      std::string& field = row.fields.back();
+      if (in_quotes) {
+        if (c != '"') {
+          field += c;
+        } else if (i + 1 < line.size() && line[i + 1] == '"') {
+          field += '"';  // "" inside quotes is one quote
+          ++i;
+        } else {
+          in_quotes = false;
+        }
+      } else if (c == delimiter_) {
+        row.fields.emplace_back();
+      } else if (quoting_ && c == '"' && field.empty()) {
+        in_quotes = true;
+      } else {
+        field += c;  // a quote inside an unquoted field is kept, as Python's csv module does
+      }
+    }
+    if (!in_quotes) return true;
+    if (!next_line(line)) {
+      row.error = "a quoted field opened on this line never closes";
+      return true;
+    }
+    row.fields.back() += '\n';  // the quoted field spans lines
+  }
+}
+
+}  // namespace btadapter::data
