@@ -20,7 +20,29 @@ if(NOT BTADAPTER_TORCH_ONLY)
   # linked into libbtadapter: it lives in a plugin that the library dlopen()s with RTLD_DEEPBIND
   # (see src/text/). Its trainer library comes with it.
   find_library(SENTENCEPIECE_TRAIN_LIBRARY sentencepiece_train REQUIRED)
+  list(APPEND BTADAPTER_PRIVATE_LIBS ${CMAKE_DL_LIBS})
 endif()
 
 # Tools parse their arguments with CLI11 (header-only).
 find_package(CLI11 REQUIRED)
+
+# torch::distributed transports for src/dist/. LibTorch does not export the USE_C10D_* switches its c10d
+# headers are guarded by, so they are set here when the transport's headers are present: Gloo (CPU,
+# always in Debian's LibTorch) and NCCL (CUDA builds whose include tree has nccl.h).
+include(CheckIncludeFileCXX)
+set(CMAKE_REQUIRED_INCLUDES ${TORCH_INCLUDE_DIRS})
+set(CMAKE_REQUIRED_QUIET ON)
+check_include_file_cxx(gloo/config.h BTADAPTER_HAVE_GLOO)
+if(BTADAPTER_HAVE_GLOO)
+  list(APPEND BTADAPTER_PRIVATE_DEFS USE_C10D_GLOO BTADAPTER_HAVE_GLOO)
+endif()
+if(TORCH_CUDA_LIBRARIES OR CUDA_FOUND)
+  list(APPEND CMAKE_REQUIRED_INCLUDES ${CUDA_INCLUDE_DIRS} ${CUDAToolkit_INCLUDE_DIRS})
+  check_include_file_cxx(nccl.h BTADAPTER_HAVE_NCCL)
+  if(BTADAPTER_HAVE_NCCL)
+    list(APPEND BTADAPTER_PRIVATE_DEFS USE_C10D_NCCL BTADAPTER_HAVE_NCCL)
+  endif()
+endif()
+unset(CMAKE_REQUIRED_INCLUDES)
+unset(CMAKE_REQUIRED_QUIET)
+message(STATUS "libbtadapter distributed transports: gloo=${BTADAPTER_HAVE_GLOO} nccl=${BTADAPTER_HAVE_NCCL}")

@@ -3,6 +3,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
+
+#include "ranking_detail.h"
 
 namespace btadapter::eval {
 namespace {
@@ -26,12 +29,15 @@ TieMode tie_mode_from_string(const std::string& name) {
 }
 
 void check_finite_scores(const torch::Tensor& scores, const std::string& what) {
-  auto bad = torch::logical_not(torch::isfinite(scores));
-  if (!bad.any().item<bool>()) return;
-  auto where = bad.nonzero()[0].to(torch::kCPU);
-  auto value = scores.index({where[0].item<int64_t>(), where[1].item<int64_t>()}).item<double>();
-  TORCH_CHECK(false, "expected finite ", what, ", got ", value, " at row ", where[0].item<int64_t>(),
-              ", column ", where[1].item<int64_t>());
+  if (scores.numel() == 0) return;
+  // One reduction pass in the common case: min and max propagate NaN and show +-inf.
+  auto [lo, hi] = torch::aminmax(scores);
+  if (std::isfinite(lo.item<double>()) && std::isfinite(hi.item<double>())) return;
+  auto where = torch::logical_not(torch::isfinite(scores)).nonzero()[0].to(torch::kCPU);
+  const int64_t row = where[0].item<int64_t>(), column = where[1].item<int64_t>();
+  const double value = scores.index({row, column}).item<double>();
+  TORCH_CHECK(false, "expected finite ", what, ", got ", std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf"),
+              " at row ", row, ", column ", column);
 }
 
 torch::Tensor target_ranks(const torch::Tensor& scores, const torch::Tensor& targets, TieMode ties) {
@@ -41,18 +47,20 @@ torch::Tensor target_ranks(const torch::Tensor& scores, const torch::Tensor& tar
   TORCH_CHECK(targets.dim() == 1 && targets.size(0) == scores.size(0),
               "expected targets of shape [", scores.size(0), "], got ", targets.sizes());
   TORCH_CHECK(targets.scalar_type() == torch::kLong, "expected int64 targets, got ", targets.scalar_type());
-  const int64_t columns = scores.size(1);
   if (targets.numel() > 0) {
     auto lo = targets.min().item<int64_t>();
     auto hi = targets.max().item<int64_t>();
-    TORCH_CHECK(lo >= 0 && hi < columns, "expected targets in [0, ", columns, "), got values in [", lo,
+    TORCH_CHECK(lo >= 0 && hi < scores.size(1), "expected targets in [0, ", scores.size(1), "), got values in [", lo,
                 ", ", hi, "]");
   }
   check_finite_scores(scores, "scores");
+  return detail::target_ranks_unchecked(scores, targets, ties);
+}
 
+torch::Tensor detail::target_ranks_unchecked(const torch::Tensor& scores, const torch::Tensor& targets, TieMode ties) {
   auto target_col = targets.to(scores.device()).unsqueeze(1);
   std::vector<torch::Tensor> parts;
-  const int64_t step = rows_per_block(columns);
+  const int64_t step = rows_per_block(scores.size(1));
   for (int64_t begin = 0; begin < scores.size(0); begin += step) {
     const int64_t len = std::min(step, scores.size(0) - begin);
     auto block = scores.narrow(0, begin, len);

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <limits>
 #include <sstream>
+#include <vector>
+
+#include "ranking_detail.h"
 
 namespace btadapter::eval {
 namespace {
@@ -35,19 +38,70 @@ void check_ground_truth(const torch::Tensor& text_to_video, const torch::Tensor&
               ") (video indices), got values in [", lo, ", ", hi, "]");
 }
 
-// For each video, the highest score any of its own texts gives it, [N_video].
-torch::Tensor best_correct_scores(const torch::Tensor& sim, const torch::Tensor& gt) {
-  const int64_t videos = sim.size(1);
-  auto video_ids = torch::arange(videos, gt.options()).unsqueeze(0);
-  auto best = torch::full({videos}, -std::numeric_limits<double>::infinity(), sim.options());
-  const int64_t step = text_rows_per_block(videos);
-  for (int64_t begin = 0; begin < sim.size(0); begin += step) {
-    const int64_t len = std::min(step, sim.size(0) - begin);
-    auto own = gt.narrow(0, begin, len).unsqueeze(1).eq(video_ids);
-    auto masked = sim.narrow(0, begin, len).masked_fill(own.logical_not(), -std::numeric_limits<double>::infinity());
-    best = torch::maximum(best, std::get<0>(masked.max(0)));
+void check_every_video_has_text(const torch::Tensor& gt, int64_t videos) {
+  auto empty = torch::bincount(gt, {}, videos).eq(0).nonzero();
+  TORCH_CHECK(empty.size(0) == 0, "expected every video to have at least one text for video-to-text ranks, got ",
+              empty.size(0), " without any (first: video ", empty.size(0) ? empty[0][0].item<int64_t>() : -1,
+              "); disable video_to_text or drop those videos");
+}
+
+// For each video, the highest score any of its own texts gives it ([N_video], on the CPU): one pass
+// over the N_text own scores.
+torch::Tensor best_correct_scores(const torch::Tensor& own, const torch::Tensor& gt, int64_t videos) {
+  auto own_cpu = own.to(torch::kCPU, torch::kDouble).contiguous();
+  auto gt_cpu = gt.to(torch::kCPU).contiguous();
+  std::vector<double> best(videos, -std::numeric_limits<double>::infinity());
+  for (int64_t t = 0; t < own_cpu.numel(); ++t) {
+    double& b = best[gt_cpu.data_ptr<int64_t>()[t]];
+    b = std::max(b, own_cpu.data_ptr<double>()[t]);
   }
-  return best;
+  return torch::tensor(best, torch::kDouble);
+}
+
+torch::Tensor video_to_text_ranks_unchecked(const torch::Tensor& similarity, const torch::Tensor& text_to_video,
+                                            TieMode ties) {
+  const int64_t videos = similarity.size(1);
+  auto gt = text_to_video.to(similarity.device());
+  check_every_video_has_text(gt, videos);
+  auto own = similarity.gather(1, gt.unsqueeze(1)).squeeze(1);  // each text's score for its own video
+  // Scores are float32 or float64, so the float64 maximum converts back exactly.
+  auto best = best_correct_scores(own, gt, videos).to(similarity.device(), similarity.scalar_type());
+  // Correct texts that tie with their video's best score are not "wrong candidates".
+  auto correct_at_best =
+      torch::zeros({videos}, gt.options()).scatter_add_(0, gt, own.eq(best.index_select(0, gt)).to(torch::kLong));
+
+  auto greater = torch::zeros({videos}, gt.options());
+  auto equal = torch::zeros({videos}, gt.options());
+  const int64_t step = text_rows_per_block(videos);
+  auto best_row = best.unsqueeze(0);
+  for (int64_t begin = 0; begin < similarity.size(0); begin += step) {
+    auto block = similarity.narrow(0, begin, std::min(step, similarity.size(0) - begin));
+    greater += block.gt(best_row).sum(0);
+    if (ties == TieMode::kPessimistic) equal += block.eq(best_row).sum(0);
+  }
+  auto ranks = greater + 1;
+  if (ties == TieMode::kPessimistic) ranks += equal - correct_at_best;
+  return ranks.to(torch::kCPU);
+}
+
+torch::Tensor official_t2v_indices_unchecked(const torch::Tensor& similarity, const torch::Tensor& text_to_video) {
+  // In sort(-sim) the positions equal to -sim[i, gt] are #greater ... #greater + #equal - 1 (a - b == 0
+  // iff a == b for finite IEEE values), which is what np.where returns row by row.
+  auto first = detail::target_ranks_unchecked(similarity, text_to_video, TieMode::kOptimistic);  // 1 + #greater
+  auto last = detail::target_ranks_unchecked(similarity, text_to_video, TieMode::kPessimistic);  // #greater + #equal
+  std::vector<int64_t> ind;
+  ind.reserve(similarity.size(0));
+  for (int64_t i = 0; i < similarity.size(0); ++i) {
+    for (int64_t r = first.data_ptr<int64_t>()[i]; r <= last.data_ptr<int64_t>()[i]; ++r) ind.push_back(r - 1);
+  }
+  return torch::tensor(ind, torch::kLong);
+}
+
+// The DSL matrix, checked: sim * 100 can overflow for absurd inputs, and NaN would rank silently.
+torch::Tensor checked_dual_softmax(const torch::Tensor& similarity, int64_t dim, double temperature) {
+  auto weighted = dual_softmax(similarity, dim, temperature);
+  check_finite_scores(weighted, "dual-softmax similarities");
+  return weighted;
 }
 
 }  // namespace
@@ -81,54 +135,20 @@ torch::Tensor text_to_video_ranks(const torch::Tensor& similarity, const torch::
                                   TieMode ties) {
   check_similarity(similarity);
   check_ground_truth(text_to_video, similarity);
-  return target_ranks(similarity, text_to_video, ties);
+  return detail::target_ranks_unchecked(similarity, text_to_video, ties);
 }
 
 torch::Tensor video_to_text_ranks(const torch::Tensor& similarity, const torch::Tensor& text_to_video,
                                   TieMode ties) {
   check_similarity(similarity);
   check_ground_truth(text_to_video, similarity);
-  const int64_t videos = similarity.size(1);
-  auto gt = text_to_video.to(similarity.device());
-  auto texts_per_video = torch::bincount(gt, {}, videos);
-  auto empty = texts_per_video.eq(0).nonzero();
-  TORCH_CHECK(empty.size(0) == 0, "expected every video to have at least one text for video-to-text ranks, got ",
-              empty.size(0), " without any (first: video ", empty.size(0) ? empty[0][0].item<int64_t>() : -1,
-              "); disable video_to_text or drop those videos");
-
-  auto own = similarity.gather(1, gt.unsqueeze(1)).squeeze(1);  // each text's score for its own video
-  auto best = best_correct_scores(similarity, gt);
-  // Correct texts that tie with their video's best score are not "wrong candidates".
-  auto correct_at_best =
-      torch::zeros({videos}, gt.options()).scatter_add_(0, gt, own.eq(best.index_select(0, gt)).to(torch::kLong));
-
-  auto greater = torch::zeros({videos}, gt.options());
-  auto equal = torch::zeros({videos}, gt.options());
-  const int64_t step = text_rows_per_block(videos);
-  auto best_row = best.unsqueeze(0);
-  for (int64_t begin = 0; begin < similarity.size(0); begin += step) {
-    auto block = similarity.narrow(0, begin, std::min(step, similarity.size(0) - begin));
-    greater += block.gt(best_row).sum(0);
-    if (ties == TieMode::kPessimistic) equal += block.eq(best_row).sum(0);
-  }
-  auto ranks = greater + 1;
-  if (ties == TieMode::kPessimistic) ranks += equal - correct_at_best;
-  return ranks.to(torch::kCPU);
+  return video_to_text_ranks_unchecked(similarity, text_to_video, ties);
 }
 
 torch::Tensor official_t2v_indices(const torch::Tensor& similarity, const torch::Tensor& text_to_video) {
   check_similarity(similarity);
   check_ground_truth(text_to_video, similarity);
-  // In sort(-sim) the positions equal to -sim[i, gt] are #greater ... #greater + #equal - 1 (a - b == 0
-  // iff a == b for finite IEEE values), which is what np.where returns row by row.
-  auto first = target_ranks(similarity, text_to_video, TieMode::kOptimistic).contiguous();  // 1 + #greater
-  auto last = target_ranks(similarity, text_to_video, TieMode::kPessimistic).contiguous();  // #greater + #equal
-  std::vector<int64_t> ind;
-  ind.reserve(similarity.size(0));
-  for (int64_t i = 0; i < similarity.size(0); ++i) {
-    for (int64_t r = first.data_ptr<int64_t>()[i]; r <= last.data_ptr<int64_t>()[i]; ++r) ind.push_back(r - 1);
-  }
-  return torch::tensor(ind, torch::kLong);
+  return official_t2v_indices_unchecked(similarity, text_to_video);
 }
 
 RetrievalMetrics compute_retrieval_metrics(const torch::Tensor& similarity, const torch::Tensor& text_to_video,
@@ -143,17 +163,18 @@ RetrievalMetrics compute_retrieval_metrics(const torch::Tensor& similarity, cons
   out.dsl_temperature = options.dsl_temperature();
   out.official_compat = options.official_compat();
 
-  auto t2v_sim = options.dual_softmax() ? dual_softmax(similarity, 0, options.dsl_temperature()) : similarity;
+  const double temperature = options.dsl_temperature();
+  auto t2v_sim = options.dual_softmax() ? checked_dual_softmax(similarity, 0, temperature) : similarity;
   if (options.official_compat()) {
-    out.t2v_ranks = official_t2v_indices(t2v_sim, text_to_video) + 1;
+    out.t2v_ranks = official_t2v_indices_unchecked(t2v_sim, text_to_video) + 1;
     out.t2v = summarize_ranks(out.t2v_ranks, options.recall_ks());
     return out;
   }
-  out.t2v_ranks = text_to_video_ranks(t2v_sim, text_to_video, options.ties());
+  out.t2v_ranks = detail::target_ranks_unchecked(t2v_sim, text_to_video, options.ties());
   out.t2v = summarize_ranks(out.t2v_ranks, options.recall_ks());
   if (options.video_to_text()) {
-    auto v2t_sim = options.dual_softmax() ? dual_softmax(similarity, 1, options.dsl_temperature()) : similarity;
-    out.v2t_ranks = video_to_text_ranks(v2t_sim, text_to_video, options.ties());
+    auto v2t_sim = options.dual_softmax() ? checked_dual_softmax(similarity, 1, temperature) : similarity;
+    out.v2t_ranks = video_to_text_ranks_unchecked(v2t_sim, text_to_video, options.ties());
     out.v2t = summarize_ranks(out.v2t_ranks, options.recall_ks());
   }
   return out;

@@ -17,6 +17,11 @@
 /// control characters such as U+001F are kept, mojibake is not repaired, and entities escaped three
 /// or more times stay escaped once.
 ///
+/// Unicode version: categories come from utf8proc (Unicode 15). A character assigned only in a later
+/// version is "other" here, while a newer `regex` module may call it a letter or number (e.g. U+088F,
+/// Unicode 16); emoji are "other" either way. Every character of Unicode 15 is classified as the
+/// `regex` module classifies it.
+///
 /// Thread safety: pure functions.
 
 #include <string>

@@ -1,0 +1,43 @@
+#include "btadapter/model/checkpoint.h"
+
+#include <torch/torch.h>
+
+namespace btadapter {
+namespace {
+
+struct BlockHolder : torch::CustomClassHolder {
+  explicit BlockHolder(CheckpointedBlock b) : block(std::move(b)) {}
+  CheckpointedBlock block;
+};
+
+class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& input,
+                               const CheckpointedBlock& block) {
+    ctx->save_for_backward({input});
+    ctx->saved_data["block"] = c10::IValue::make_capsule(c10::make_intrusive<BlockHolder>(block));
+    return block(input);  // Function::apply runs this with grad mode off: no graph is kept
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    auto input = ctx->get_saved_variables()[0].detach().requires_grad_(true);
+    auto holder = c10::static_intrusive_pointer_cast<BlockHolder>(ctx->saved_data["block"].toCapsule());
+    torch::Tensor output;
+    {
+      torch::AutoGradMode enable(true);
+      output = holder->block(input);
+    }
+    torch::autograd::backward({output}, {grad_outputs[0]});
+    return {input.grad(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor checkpoint(const CheckpointedBlock& block, const torch::Tensor& input) {
+  TORCH_CHECK(input.requires_grad(), "checkpoint: expected an input that requires grad");
+  return CheckpointFunction::apply(input, block);
+}
+
+}  // namespace btadapter

@@ -1,0 +1,32 @@
+#include "btadapter/model/encoder_layer.h"
+
+#include <torch/torch.h>
+
+namespace btadapter {
+
+torch::Tensor quick_gelu(const torch::Tensor& x) { return x * torch::sigmoid(1.702 * x); }
+
+ClipMlpImpl::ClipMlpImpl(const ClipMlpOptions& options) {
+  fc1 = register_module("fc1", torch::nn::Linear(options.width(), options.hidden()));
+  fc2 = register_module("fc2", torch::nn::Linear(options.hidden(), options.width()));
+}
+
+torch::Tensor ClipMlpImpl::forward(const torch::Tensor& x) { return fc2->forward(quick_gelu(fc1->forward(x))); }
+
+torch::nn::LayerNorm make_layer_norm(int64_t width, double eps) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(eps));
+}
+
+ClipEncoderLayerImpl::ClipEncoderLayerImpl(const ClipEncoderLayerOptions& options) : options_(options) {
+  self_attn = register_module("self_attn", ClipAttention(ClipAttentionOptions(options.width(), options.heads())));
+  layer_norm1 = register_module("layer_norm1", make_layer_norm(options.width(), options.layer_norm_eps()));
+  mlp = register_module("mlp", ClipMlp(ClipMlpOptions(options.width(), options.mlp_dim())));
+  layer_norm2 = register_module("layer_norm2", make_layer_norm(options.width(), options.layer_norm_eps()));
+}
+
+torch::Tensor ClipEncoderLayerImpl::forward(const torch::Tensor& x, bool causal) {
+  auto h = x + self_attn->forward(layer_norm1->forward(x), causal);
+  return h + mlp->forward(layer_norm2->forward(h));
+}
+
+}  // namespace btadapter
