@@ -4,11 +4,10 @@
 
 namespace btadapter {
 
-VideoTextModelImpl::VideoTextModelImpl(const ModelConfig& config, bool gradient_checkpointing) : config_(config) {
+VideoTextModelImpl::VideoTextModelImpl(const ModelConfig& config) : config_(config) {
   validate(config);
-  backbone = register_module(
-      "backbone", VisionBackbone(VisionBackboneOptions(config.vision, config.adapter, config.embed_dim)
-                                     .gradient_checkpointing(gradient_checkpointing)));
+  backbone = register_module("backbone",
+                             VisionBackbone(VisionBackboneOptions(config.vision, config.adapter, config.embed_dim)));
   text_backbone = register_module("text_backbone", TextBackbone(config.text, config.embed_dim));
   if (config.adapter.depth > 0) {
     extra_proj = register_module(

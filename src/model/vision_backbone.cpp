@@ -227,7 +227,8 @@ torch::Tensor VisionBackboneImpl::run_adapter_layers(int64_t level, const torch:
   // Drop-path draws happen outside the layers so that a checkpointed recomputation replays them.
   auto drop_t = temporal->drop_path_scale(x, frames);
   auto drop_s = spatial->drop_path_scale(x, frames);
-  const bool checkpointed = options_.gradient_checkpointing() && is_training() && torch::GradMode::is_enabled();
+  const bool checkpointed =
+      options_.gradient_checkpointing() && is_training() && torch::GradMode::is_enabled() && x.requires_grad();
   // Captured by value: a checkpointed layer calls these again during backward.
   auto run_t = [temporal, frames, drop_t](const torch::Tensor& in) mutable { return temporal->forward(in, frames, drop_t); };
   auto run_s = [spatial, frames, drop_s](const torch::Tensor& in) mutable { return spatial->forward(in, frames, drop_s); };

@@ -60,7 +60,9 @@ void add(std::vector<Field>& fields, std::string key, std::string doc, Access ac
 
 std::vector<Field> make_fields() {
   std::vector<Field> f;
-  BT_KEY("model.clip", model.clip, "CLIP weights: HF folder, .safetensors/.bin, or OpenAI .pt; '' = random init (tests)");
+  BT_KEY("model.clip", model.clip, "CLIP weights: HF folder, .safetensors/.bin, OpenAI .pt, or a btadapter model file");
+  BT_KEY("model.random_clip", model.random_clip, "start from a randomly initialised CLIP of the configured sizes instead of model.clip (demos, tests)");
+  BT_KEY("model.train_clip", model.train_clip, "train every parameter, CLIP included (e.g. an image-text CLIP stage with adapter depth 0)");
   BT_KEY("model.gradient_checkpointing", model.gradient_checkpointing, "recompute adapter layers during backward to save memory");
   BT_KEY("model.embed_dim", model.config.embed_dim, "joint embedding size (sizes are read from model.clip when set)");
   BT_KEY("model.vision.width", model.config.vision.width, "vision hidden size");

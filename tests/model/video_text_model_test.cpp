@@ -302,7 +302,8 @@ TEST(VideoTextModel, GradientCheckpointingGivesTheSameGradients) {
   std::vector<std::vector<torch::Tensor>> grads;
   for (bool checkpointing : {false, true}) {
     torch::manual_seed(9);
-    VideoTextModel model(c, checkpointing);
+    VideoTextModel model(c);
+    model->set_gradient_checkpointing(checkpointing);
     {
       torch::NoGradGuard no_grad;
       for (auto& p : model->trainable_parameters()) p.add_(torch::randn_like(p) * 0.1);

@@ -45,7 +45,7 @@ struct MbtaFeatures {
 class VideoTextModelImpl : public torch::nn::Module {
  public:
   /// Validates `config` and builds the model with random weights (branch per the official fresh init).
-  explicit VideoTextModelImpl(const ModelConfig& config, bool gradient_checkpointing = false);
+  explicit VideoTextModelImpl(const ModelConfig& config);
 
   /// video [B, T, 3, H, W] float -> VideoFeatures (video_embeds [B, E], frame_embeds, branch and CLIP
   /// tokens). `mask` drops branch tokens (training); `trace` collects intermediates.
@@ -70,6 +70,11 @@ class VideoTextModelImpl : public torch::nn::Module {
 
   /// Freezes CLIP (default) or unfreezes it (full fine-tuning: CLIP then runs with autograd).
   void set_clip_trainable(bool trainable);
+
+  /// Recomputes each adapter layer in backward instead of storing its activations (default off; the
+  /// official pretraining config turns it on). Gradients are unchanged; see checkpoint.h for the
+  /// requirement that training calls backward().
+  void set_gradient_checkpointing(bool enabled) { backbone->set_gradient_checkpointing(enabled); }
 
   /// The official initialisation of a fresh branch, to call after loading CLIP weights: S-layers copied
   /// from the last K CLIP layers; T-layers default Linear init with temporal_fc zero; time embedding

@@ -96,6 +96,9 @@ class VisionBackboneImpl : public torch::nn::Module {
   void set_clip_trainable(bool trainable);
   bool clip_trainable() const { return clip_trainable_; }
 
+  /// Switches gradient checkpointing of the adapter layers (effective in training with autograd on).
+  void set_gradient_checkpointing(bool enabled) { options_.gradient_checkpointing(enabled); }
+
   /// Copies CLIP layer L-K+k into btadapter_S_layers.k (the official init, after loading CLIP).
   void init_spatial_from_clip();
 

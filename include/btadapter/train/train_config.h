@@ -28,8 +28,10 @@ namespace btadapter::train {
 
 /// Model to build and how to run it.
 struct ModelSection {
-  std::string clip;                     ///< CLIP weights (HF folder/.safetensors/.bin or OpenAI .pt); "" = random init
-  ModelConfig config;                   ///< sizes (used when `clip` is empty), adapter, tokenizer
+  std::string clip;                     ///< CLIP weights (HF folder/.safetensors/.bin or OpenAI .pt); required unless random_clip
+  bool random_clip = false;             ///< random CLIP with the configured sizes instead of `clip`; default false
+  bool train_clip = false;              ///< train CLIP too (all parameters), not only the branch; default false
+  ModelConfig config;                   ///< sizes (used with random_clip), adapter, tokenizer
   bool gradient_checkpointing = true;   ///< recompute adapter layers in backward; default true
 };
 

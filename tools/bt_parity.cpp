@@ -1,0 +1,74 @@
+// bt_parity <fixture_dir> [--weights FILE ...] [--quiet]
+// Reproduces every tensor of a parity fixture (computed with the official Python code) and checks the
+// fixture's tolerance rule; exit 0 only if every tensor of every run passes.
+#include "btadapter/model/parity.h"
+
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+namespace {
+
+void print_report(const btadapter::ParityReport& report, bool quiet) {
+  std::printf("== %s\n", report.weights.c_str());
+  std::map<std::string, const btadapter::ParityCheck*> worst;  // per group
+  for (const auto& c : report.checks) {
+    if (!quiet || !c.passed) {
+      if (c.problem.empty()) {
+        std::printf("%-4s %-7s %-60s max_abs_diff %.3e  ratio %.3f\n", c.passed ? "ok" : "FAIL", c.group.c_str(),
+                    c.name.c_str(), c.max_abs_diff, c.worst_ratio);
+      } else {
+        std::printf("FAIL %-7s %-60s %s\n", c.group.c_str(), c.name.c_str(), c.problem.c_str());
+      }
+    }
+    auto& w = worst[c.group];
+    if (!w || c.worst_ratio > w->worst_ratio) w = &c;  // a failure without numbers has ratio inf
+  }
+  for (const auto& [group, c] : worst) {
+    std::printf("worst %-7s %-60s max_abs_diff %.3e  ratio %.3f%s\n", group.c_str(), c->name.c_str(), c->max_abs_diff,
+                c->worst_ratio, c->problem.empty() ? "" : "  (failed)");
+  }
+  std::printf("%s: %zu tensors, %s\n", report.weights.c_str(), report.checks.size(), report.passed() ? "PASS" : "FAIL");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Checks numerical parity of libbtadapter with a fixture computed by the official BT-Adapter code"};
+  std::string dir;
+  std::vector<std::string> weights;
+  bool quiet = false;
+  app.add_option("fixture_dir", dir, "fixture folder (config.json, weights_*.safetensors, adapter/inputs/expected)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--weights", weights,
+                 "CLIP weight files to run with (any container/naming); default weights_openai.safetensors and "
+                 "weights_hf.safetensors of the folder");
+  app.add_flag("--quiet", quiet, "print only failures and the per-group worst");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    auto fixture = btadapter::read_parity_fixture(dir);
+    if (weights.empty()) {
+      for (const char* name : {"weights_openai.safetensors", "weights_hf.safetensors"}) {
+        weights.push_back((std::filesystem::path(dir) / name).string());
+      }
+    }
+    bool passed = true;
+    for (const auto& file : weights) {
+      auto report = btadapter::run_parity(fixture, file);
+      print_report(report, quiet);
+      passed = passed && report.passed();
+    }
+    std::printf("%s\n", passed ? "PARITY PASS" : "PARITY FAIL");
+    return passed ? 0 : 1;
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "bt_parity: %s\n", e.what_without_backtrace());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bt_parity: %s\n", e.what());
+    return 2;
+  }
+}
