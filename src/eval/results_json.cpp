@@ -39,15 +39,15 @@ ordered_json recognition_json(const RecognitionMetrics& m) {
   return out;
 }
 
-ordered_json parse_config(const std::string& text) {
-  ordered_json config;
+ordered_json parse_object(const std::string& text, const char* field) {
+  ordered_json object;
   try {
-    config = ordered_json::parse(text.empty() ? "{}" : text);
+    object = ordered_json::parse(text.empty() ? "{}" : text);
   } catch (const nlohmann::json::exception& e) {
-    TORCH_CHECK(false, "expected config_json to be JSON text, got a parse error: ", e.what());
+    TORCH_CHECK(false, "expected ", field, " to be JSON text, got a parse error: ", e.what());
   }
-  TORCH_CHECK(config.is_object(), "expected config_json to be a JSON object, got ", config.type_name());
-  return config;
+  TORCH_CHECK(object.is_object(), "expected ", field, " to be a JSON object, got ", object.type_name());
+  return object;
 }
 
 }  // namespace
@@ -72,7 +72,12 @@ std::string results_to_json(const EvalResults& results, int indent) {
   out["counts"] = counts;
   if (results.retrieval) out["retrieval"] = retrieval_json(*results.retrieval);
   if (results.recognition) out["recognition"] = recognition_json(*results.recognition);
-  out["config"] = parse_config(results.config_json);
+  out["config"] = parse_object(results.config_json, "config_json");
+  const ordered_json sections = parse_object(results.sections_json, "sections_json");
+  for (const auto& [key, value] : sections.items()) {
+    TORCH_CHECK(!out.contains(key), "expected sections_json keys other than the record's own, got '", key, "'");
+    out[key] = value;
+  }
   // Names from the file system may not be UTF-8: replace bad bytes rather than fail at the very end.
   return out.dump(indent, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace) + "\n";
 }

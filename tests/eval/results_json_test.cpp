@@ -84,6 +84,14 @@ TEST(ResultsJson, RecognitionRecordAndFile) {
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()), 1);
 }
 
+TEST(ResultsJson, ExtraSectionsFollowTheConfig) {
+  auto r = retrieval_results();
+  r.sections_json = R"({"direction": {"accuracy": 75.0}})";
+  const auto j = nlohmann::ordered_json::parse(results_to_json(r));
+  EXPECT_EQ(j["direction"]["accuracy"], 75.0);
+  EXPECT_EQ(std::prev(j.end()).key(), "direction");
+}
+
 TEST(ResultsJson, BadRecordsAreNamed) {
   EvalResults none;
   none.dataset = "lsmdc";
@@ -95,6 +103,10 @@ TEST(ResultsJson, BadRecordsAreNamed) {
             std::string::npos);
   r.config_json = "{frames: 12}";
   EXPECT_NE(error_of([&] { results_to_json(r); }).find("parse error"), std::string::npos);
+  r = retrieval_results();
+  r.sections_json = R"({"counts": 1})";
+  EXPECT_NE(error_of([&] { results_to_json(r); }).find("keys other than the record's own, got 'counts'"),
+            std::string::npos);
   btadapter::testing::TempDir dir;
   const auto not_a_folder = (dir / "file").string();
   std::ofstream(not_a_folder) << "x";

@@ -16,7 +16,8 @@
 ///                   "v2t": {...}},                              (v2t only when computed)
 ///     "recognition": {"ties": "pessimistic", "top1": .., "top5": .., "mean_class_accuracy": ..,
 ///                     "classes_present": ..},
-///     "config": {...}                                            (the caller's resolved config)
+///     "config": {...},                                           (the caller's resolved config)
+///     <extra sections>                                           (sections_json's keys, e.g. "direction")
 ///   }
 /// "retrieval" / "recognition" appear when set; at least one must be.
 ///
@@ -37,14 +38,18 @@ struct EvalResults {
   std::string model_path;                   ///< the evaluated model file
   std::string model_sha256;                 ///< sha256_file(model_path) (eval/sha256.h)
   std::string config_json = "{}";           ///< resolved configuration as JSON object text
+  /// Further top-level sections as JSON object text, appended after "config" (e.g. {"direction": {...}});
+  /// its keys may not reuse the names above.
+  std::string sections_json = "{}";
   int64_t videos_skipped = 0;               ///< videos left out (unreadable, missing, ...)
   std::vector<std::string> skipped_videos;  ///< their names (may be shorter than the count)
   std::optional<RetrievalMetrics> retrieval;
   std::optional<RecognitionMetrics> recognition;
 };
 
-/// The JSON text (pretty-printed with `indent` spaces; -1 for one line). Throws when config_json is not
-/// a JSON object or when neither metrics set is present.
+/// The JSON text (pretty-printed with `indent` spaces; -1 for one line). Throws when config_json or
+/// sections_json is not a JSON object, when a section reuses a reserved key, or when neither metrics set
+/// is present.
 std::string results_to_json(const EvalResults& results, int indent = 2);
 
 /// results_to_json written atomically (temp file + rename) to `path`.
