@@ -1,7 +1,7 @@
 // The embedded default's tool chain (scripts/demo.sh) at a tiny scale: synthetic videos -> SentencePiece
 // -> tiny CLIP stage -> BT-Adapter stage -> both evaluations -> one table and the curves. The full-size
 // demo shows the accuracy gap; here the properties that hold at any scale are checked: frame
-// mean-pooling cannot see order (every time-reversed pair ties, exactly 50%), the branch can (no ties).
+// mean-pooling cannot see order (every time-reversed pair ties, exactly 50%), the trained branch can.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -46,7 +46,9 @@ TEST(DemoPipeline, BaselineIsOrderBlindAndTheBranchIsNot) {
   EXPECT_EQ(clip["direction"]["accuracy"], 50.0);
   EXPECT_EQ(clip["direction"]["ties"], clip["direction"]["texts"]);
   const auto adapter = read_json((dir / "btadapter.json").string());
-  EXPECT_EQ(adapter["direction"]["ties"], 0);
+  // The temporal layers start as the identity (temporal_fc zero-initialised, as officially); two steps
+  // already make most pairs differ.
+  EXPECT_LT(adapter["direction"]["ties"].get<int64_t>(), adapter["direction"]["texts"].get<int64_t>() / 2);
 
   const auto table = run_command(cd + tool("bt_compare_results") + " CLIP=clip.json BT-Adapter=btadapter.json");
   ASSERT_EQ(table.exit_code, 0) << table.output;

@@ -248,10 +248,10 @@ TEST(Safetensors, FailedWriteLeavesNoTempFileAndKeepsTheOldFile) {
   // Fails after the temp file is complete: the target is a (non-empty) directory, so rename fails.
   const auto blocked = dir / "blocked";
   fs::create_directories(blocked / "inside");
-  EXPECT_ERROR_CONTAINS(write_safetensors(blocked.string(), {{"x", torch::ones({2})}}), "renaming");
-  // Fails when the temp file cannot be created (missing folder).
-  EXPECT_ERROR_CONTAINS(write_safetensors((dir / "no/such/dir/x.safetensors").string(), {{"x", torch::ones({2})}}),
-                        "cannot create temp file");
+  EXPECT_ERROR_CONTAINS(write_safetensors(blocked.string(), {{"x", torch::ones({2})}}), "cannot rename");
+  // Fails before any temp file exists: the parent "folder" is a regular file.
+  EXPECT_ERROR_CONTAINS(write_safetensors((path / "x.safetensors").string(), {{"x", torch::ones({2})}}),
+                        "cannot create folder");
 
   EXPECT_EQ(directory_listing(dir.path()), (std::vector<std::string>{"blocked", "model.safetensors"}));
   EXPECT_EQ(read_bytes(path), before);
