@@ -19,7 +19,7 @@ say() { echo "[demo $(( $(date +%s) - start ))s] $*"; }
 
 say "set-up: packages, configure, build the tools"
 "$root/scripts/install_deps.sh"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release > /dev/null
+"$root/scripts/configure.sh" "$root" "$build" > /dev/null
 cmake --build "$build" -j "$jobs" --target bt_make_synthetic bt_train_tokenizer bt_pretrain bt_eval_retrieval \
   bt_compare_results bt_plot_log
 # Two cores: one torch thread per process leaves the other core to the decoding workers.

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  cmake g++ make pkg-config lld
+  cmake g++ make ninja-build pkg-config lld
   libtorch-dev libgloo-dev libopenblas0-pthread libopenblas-pthread-dev
   libopencv-dev nlohmann-json3-dev libsentencepiece-dev sentencepiece
   libcli11-dev libyaml-cpp-dev libutf8proc-dev zlib1g-dev
