@@ -1,5 +1,7 @@
 #include "btadapter/model/attention.h"
 
+#include "btadapter/model/batched_matmul.h"
+
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -38,13 +40,13 @@ torch::Tensor scaled_attention(const torch::Tensor& q, const torch::Tensor& k, c
   return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, causal);
 #else
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  auto scores = torch::matmul(q * scale, k.transpose(-2, -1));
+  auto scores = batched_matmul(q * scale, k.transpose(-2, -1));
   if (causal) {
     const int64_t len = q.size(-2);
     auto upper = torch::ones({len, len}, q.options().dtype(torch::kBool)).triu(1);
     scores = scores.masked_fill(upper, -std::numeric_limits<float>::infinity());
   }
-  return torch::matmul(torch::softmax(scores, -1), v);
+  return batched_matmul(torch::softmax(scores, -1), v);
 #endif
 }
 

@@ -1,0 +1,50 @@
+#pragma once
+/// Process-wide CPU settings that decide how fast LibTorch trains and encodes on a CPU, set on purpose in
+/// one place (bt_pretrain and the benchmarks call it; an application embedding the library may too):
+///
+/// - Threads. LibTorch's intra-op pool (element-wise ops, norms, softmax) and the BLAS's own pool (the
+///   matrix products, most of the FLOPs) both busy-wait between jobs, so giving each every core
+///   oversubscribes the machine. Measured on 2 cores (small training shape, bench/train_step.cpp):
+///   2 LibTorch + 2 BLAS threads 7.5 videos/s, 1 + 1: 12.0, 2 + 1: 12.5, 1 + 2: 17.5. The automatic
+///   choice is the last one: one LibTorch thread, every core for the BLAS. On larger machines, measure
+///   with `bench_train_step --threads N --blas-threads M`.
+/// - Keeping freed memory. glibc hands large blocks (mmap) back to the kernel when they are freed, so
+///   every training step page-faults its activations in again; on a virtual machine a fault is slow
+///   (about 11 us per 4 KiB page measured here). With freed memory kept in the process a ViT-B/16 step
+///   ran 3.4x faster (0.09 -> 0.31 videos/s) at about the same peak RSS (2.70 -> 2.78 GB), because the
+///   next step reuses the same blocks. The cost: RSS stays at the run's peak until the process ends.
+///
+/// Thread safety: call once at start-up, before other threads use LibTorch.
+
+#include <torch/arg.h>
+
+#include <string>
+
+namespace btadapter {
+
+/// What configure_cpu_runtime() sets; 0 threads = the automatic choice above.
+struct CpuRuntimeOptions {
+  /// LibTorch intra-op threads; 0 = 1 when the BLAS's threads can be set, else LibTorch's default.
+  TORCH_ARG(int, torch_threads) = 0;
+  /// Threads of the BLAS that LibTorch loaded (OpenBLAS or MKL, found at run time); 0 = every core.
+  TORCH_ARG(int, blas_threads) = 0;
+  /// Keep freed heap memory in the process (glibc; elsewhere this is a no-op).
+  TORCH_ARG(bool, keep_freed_memory) = true;
+};
+
+/// The settings in effect.
+struct CpuRuntimeState {
+  int cores = 0;                    ///< cores this process may run on
+  int torch_threads = 0;            ///< LibTorch intra-op threads
+  int blas_threads = -1;            ///< BLAS threads, -1 when the BLAS cannot be asked
+  std::string blas = "unknown";     ///< "openblas", "mkl" or "unknown"
+  bool keeps_freed_memory = false;  ///< freed memory stays in the process
+};
+
+/// Applies `options` and returns what is in effect.
+CpuRuntimeState configure_cpu_runtime(const CpuRuntimeOptions& options = {});
+
+/// One line for logs, e.g. "cores 2, LibTorch threads 1, openblas threads 2, freed memory kept".
+std::string describe(const CpuRuntimeState& state);
+
+}  // namespace btadapter
