@@ -2,11 +2,16 @@
 // BT-Adapter forward/backward with tube masking + VTC/MBCA/MBTA + AdamW on the trainable parameters
 // (train::PretrainStep, the step bt_pretrain runs), on random weights and random inputs (no data wait).
 // Prints one JSON object per shape: videos/s, peak RSS, the frozen vision forward's FLOPs and the rate
-// they imply against this machine's measured sgemm peak, and a time split. With --device cuda the model and
+// they imply against this machine's measured sgemm peak, and where the step's time goes (split_s: the
+// step's own phase clocks, averaged over the timed steps, with the vision forward split into the frozen
+// CLIP part, timed separately on the same frames, and the branch). CPU runs first apply
+// configure_cpu_runtime (threads, freed memory kept; --threads, --blas-threads, --release-freed-memory). With --device cuda the model and
 // inputs live on the GPU (--precision bf16: CUDA autocast, as bt_pretrain's model.precision does), and
 // each run also reports the GPU's peak memory, the whole step's approximate FLOP rate and its MFU.
 #include "btadapter/dist/process_group.h"
+#include "btadapter/model/autocast.h"
 #include "btadapter/model/video_text_model.h"
+#include "btadapter/runtime/cpu_runtime.h"
 #include "btadapter/train/pretrain_step.h"
 
 #include <CLI/CLI.hpp>
@@ -26,7 +31,6 @@
 #endif
 
 #include <chrono>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -212,6 +216,38 @@ void add_device_report(nlohmann::ordered_json& out, const Shape& s, const RunOpt
   out["mfu_vs_h100_dense_bf16"] = tflops / kH100DenseBf16Tflops;
 }
 
+void accumulate(btadapter::train::StepTimings& sum, const btadapter::train::StepTimings& t) {
+  sum.vision_forward += t.vision_forward, sum.text_forward += t.text_forward;
+  sum.heads_and_loss += t.heads_and_loss, sum.backward += t.backward;
+  sum.gradient_sync += t.gradient_sync, sum.optimizer += t.optimizer;
+}
+
+// The frozen CLIP layers alone on the step's frames (no branch, no gradients), as the step runs them.
+double frozen_forward_seconds(btadapter::VideoTextModel& model, const torch::Tensor& video, const RunOptions& o) {
+  torch::NoGradGuard no_grad;
+  btadapter::AutocastGuard autocast(o.autocast);
+  const auto frames = video.flatten(0, 1);
+  model->backbone->encode_images(frames);  // warm-up: first-use allocations
+  return seconds([&] { model->backbone->encode_images(frames); });
+}
+
+// Average seconds per step of each phase; the vision forward is split with the frozen part timed alone.
+nlohmann::ordered_json split_json(const btadapter::train::StepTimings& sum, int steps, double frozen_s, double step_s) {
+  const auto mean = [steps](double total) { return total / steps; };
+  const double vision = mean(sum.vision_forward);
+  const double phases = vision + mean(sum.text_forward) + mean(sum.heads_and_loss) + mean(sum.backward) +
+                        mean(sum.gradient_sync) + mean(sum.optimizer);
+  return {{"frozen_vision_forward", std::min(frozen_s, vision)},
+          {"branch_forward", std::max(0.0, vision - frozen_s)},
+          {"text_forward", mean(sum.text_forward)},
+          {"heads_and_loss", mean(sum.heads_and_loss)},
+          {"backward", mean(sum.backward)},
+          {"gradient_sync", mean(sum.gradient_sync)},
+          {"optimizer", mean(sum.optimizer)},
+          {"other", step_s - phases},
+          {"data_wait", 0.0}};
+}
+
 nlohmann::ordered_json run_shape(const Shape& s, const RunOptions& o) {
   const int warmup = o.warmup, steps = o.steps;
   const bool checkpointing = o.checkpointing;
@@ -223,18 +259,17 @@ nlohmann::ordered_json run_shape(const Shape& s, const RunOptions& o) {
   namespace train = btadapter::train;
   train::PretrainStep step(model,
                            train::PretrainStepOptions(train::ParamGroupOptions(2e-6), train::WarmupCosineOptions(100))
-                               .autocast(o.autocast),
+                               .autocast(o.autocast)
+                               .synchronize_timings(o.device.is_cuda()),
                            btadapter::dist::make_single_process_group());
   train::StepInputs in = make_inputs(s, o.device);
   if (o.device.is_cuda()) gpu_peak_memory(/*reset=*/true);
   for (int i = 0; i < warmup; ++i) step.run(in, i);
+  train::StepTimings timings;
   const double step_s = seconds([&] {
-                          for (int i = 0; i < steps; ++i) step.run(in, warmup + i);
+                          for (int i = 0; i < steps; ++i) accumulate(timings, step.run(in, warmup + i).timings);
                         }) / steps;
-  torch::NoGradGuard no_grad;
-  model->eval();
-  const double video_forward_s = seconds([&] { model->encode_video(in.video); });
-  const double text_forward_s = seconds([&] { model->encode_text(in.text_ids); });
+  const double frozen_s = frozen_forward_seconds(model, in.video, o);
   const double gflop = vision_gflop_per_video(s);
   const double videos_per_s = s.batch / step_s;
   nlohmann::ordered_json out{{"shape", s.name},
@@ -247,11 +282,7 @@ nlohmann::ordered_json run_shape(const Shape& s, const RunOptions& o) {
           {"frozen_vision_gflop_per_video", gflop},
           {"frozen_vision_gflop_per_s", gflop * videos_per_s},
           {"fraction_of_sgemm_peak", gflop * videos_per_s / peak},
-          {"split_s",
-           {{"video_forward_no_grad", video_forward_s},
-            {"text_forward_no_grad", text_forward_s},
-            {"backward_optimizer_and_rest", step_s - video_forward_s - text_forward_s},
-            {"data_wait", 0.0}}}};
+          {"split_s", split_json(timings, steps, frozen_s, step_s)}};
   add_device_report(out, s, o, step_s);
   return out;
 }
@@ -277,27 +308,37 @@ RunOptions run_options(const std::string& device, const std::string& precision) 
 int main(int argc, char** argv) {
   CLI::App app{"BT-Adapter training-step benchmark on random weights (prints JSON)"};
   std::string shape = "both", device = "cpu", precision = "fp32";
-  int warmup = 1, steps = 3, threads = 0;
+  int warmup = 1, steps = 3, threads = 0, blas_threads = 0;
   int64_t batch = 0;
-  bool checkpointing = false;
+  bool checkpointing = false, release_freed_memory = false;
   app.add_option("--shape", shape, "vitb16, vitl14, small or both (small and vitb16)")->capture_default_str();
   app.add_option("--device", device, "cpu or cuda")->capture_default_str();
   app.add_option("--precision", precision, "fp32 or bf16 (CUDA autocast)")->capture_default_str();
   app.add_option("--batch", batch, "videos per step (0 = the shape's default)")->capture_default_str();
   app.add_option("--warmup", warmup, "untimed steps first")->capture_default_str();
   app.add_option("--steps", steps, "timed steps")->capture_default_str();
-  app.add_option("--threads", threads, "torch intra-op threads (0 = LibTorch's default)")->capture_default_str();
+  app.add_option("--threads", threads, "LibTorch intra-op threads (0 = automatic, see runtime/cpu_runtime.h)")
+      ->capture_default_str();
+  app.add_option("--blas-threads", blas_threads, "BLAS threads (0 = automatic: every core)")->capture_default_str();
+  app.add_flag("--release-freed-memory", release_freed_memory,
+               "let glibc return freed memory to the system (the default before configure_cpu_runtime)");
   app.add_flag("--checkpointing", checkpointing, "gradient checkpointing of the branch layers");
   CLI11_PARSE(app, argc, argv);
   try {
     TORCH_CHECK(batch >= 0, "--batch: expected 0 or more, got ", batch);
     RunOptions options = run_options(device, precision);
     options.warmup = warmup, options.steps = steps, options.checkpointing = checkpointing;
-    if (threads > 0) torch::set_num_threads(threads);
-    const char* blas = std::getenv("OPENBLAS_NUM_THREADS");
-    nlohmann::ordered_json out{{"torch_threads", torch::get_num_threads()},
-                               {"openblas_threads_env", blas ? blas : "unset"}};
+    nlohmann::ordered_json out;
     if (!options.device.is_cuda()) {
+      const auto runtime = btadapter::configure_cpu_runtime(btadapter::CpuRuntimeOptions()
+                                                                .torch_threads(threads)
+                                                                .blas_threads(blas_threads)
+                                                                .keep_freed_memory(!release_freed_memory));
+      out["cpu_runtime"] = {{"cores", runtime.cores},
+                            {"torch_threads", runtime.torch_threads},
+                            {"blas", runtime.blas},
+                            {"blas_threads", runtime.blas_threads},
+                            {"keeps_freed_memory", runtime.keeps_freed_memory}};
       options.sgemm_peak = sgemm_gflops();
       out["sgemm_gflops_measured"] = options.sgemm_peak;
     }

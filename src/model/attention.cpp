@@ -40,7 +40,7 @@ torch::Tensor scaled_attention(const torch::Tensor& q, const torch::Tensor& k, c
   return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, causal);
 #else
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  auto scores = batched_matmul(q * scale, k.transpose(-2, -1));
+  auto scores = batched_matmul(q, k.transpose(-2, -1), scale);
   if (causal) {
     const int64_t len = q.size(-2);
     auto upper = torch::ones({len, len}, q.options().dtype(torch::kBool)).triu(1);

@@ -48,7 +48,7 @@ int64_t matrix_offset(const torch::Tensor& x, int64_t index) {
 
 torch::Tensor with_usable_layout(const torch::Tensor& x) { return layout_of(x).usable ? x : x.contiguous(); }
 
-torch::Tensor blas_batched_matmul(const torch::Tensor& a_in, const torch::Tensor& b_in) {
+torch::Tensor blas_batched_matmul(const torch::Tensor& a_in, const torch::Tensor& b_in, float alpha) {
   const auto a = with_usable_layout(a_in), b = with_usable_layout(b_in);
   const MatrixLayout la = layout_of(a), lb = layout_of(b);
   auto sizes = a.sizes().vec();
@@ -64,7 +64,7 @@ torch::Tensor blas_batched_matmul(const torch::Tensor& a_in, const torch::Tensor
   at::parallel_for(0, count, grain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       cblas_sgemm_fn()(kRowMajor, la.trans, lb.trans, static_cast<int>(m), static_cast<int>(p), static_cast<int>(k),
-                       1.0f, a_data + matrix_offset(a, i), static_cast<int>(la.ld), b_data + matrix_offset(b, i),
+                       alpha, a_data + matrix_offset(a, i), static_cast<int>(la.ld), b_data + matrix_offset(b, i),
                        static_cast<int>(lb.ld), 0.0f, c_data + i * m * p, static_cast<int>(p));
     }
   });
@@ -73,9 +73,11 @@ torch::Tensor blas_batched_matmul(const torch::Tensor& a_in, const torch::Tensor
 
 class BatchedMatmulFunction : public torch::autograd::Function<BatchedMatmulFunction> {
  public:
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b) {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b,
+                               double alpha) {
     ctx->save_for_backward({a, b});
-    return blas_batched_matmul(a, b);
+    ctx->saved_data["alpha"] = alpha;
+    return blas_batched_matmul(a, b, static_cast<float>(alpha));
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
@@ -83,10 +85,11 @@ class BatchedMatmulFunction : public torch::autograd::Function<BatchedMatmulFunc
     const auto& a = saved[0];
     const auto& b = saved[1];
     const auto grad = grads[0];
+    const auto alpha = static_cast<float>(ctx->saved_data["alpha"].toDouble());
     torch::Tensor grad_a, grad_b;
-    if (ctx->needs_input_grad(0)) grad_a = blas_batched_matmul(grad, b.transpose(-2, -1));
-    if (ctx->needs_input_grad(1)) grad_b = blas_batched_matmul(a.transpose(-2, -1), grad);
-    return {grad_a, grad_b};
+    if (ctx->needs_input_grad(0)) grad_a = blas_batched_matmul(grad, b.transpose(-2, -1), alpha);
+    if (ctx->needs_input_grad(1)) grad_b = blas_batched_matmul(a.transpose(-2, -1), grad, alpha);
+    return {grad_a, grad_b, torch::Tensor()};
   }
 };
 
@@ -96,7 +99,7 @@ bool fits_int(int64_t v) { return v <= std::numeric_limits<int>::max(); }
 
 bool has_direct_cpu_gemm() { return cblas_sgemm_fn() != nullptr; }
 
-torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) {
+torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b, double alpha) {
   TORCH_CHECK(a.dim() >= 3 && a.dim() == b.dim() && a.sizes().slice(0, a.dim() - 2) == b.sizes().slice(0, b.dim() - 2) &&
                   a.size(-1) == b.size(-2),
               "batched_matmul: expected [..., M, K] and [..., K, P] with equal leading sizes, got ", a.sizes(), " and ",
@@ -104,8 +107,8 @@ torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) {
   const bool direct = has_direct_cpu_gemm() && a.device().is_cpu() && b.device().is_cpu() &&
                       a.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat &&
                       fits_int(a.numel()) && fits_int(b.numel());
-  if (!direct) return torch::matmul(a, b);
-  return BatchedMatmulFunction::apply(a, b);
+  if (!direct) return alpha == 1.0 ? torch::matmul(a, b) : torch::matmul(a * alpha, b);
+  return BatchedMatmulFunction::apply(a, b, alpha);
 }
 
 }  // namespace btadapter

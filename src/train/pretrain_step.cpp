@@ -2,8 +2,10 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/util/Exception.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 
 #include "btadapter/model/autocast.h"
@@ -94,6 +96,26 @@ struct PretrainStep::Features {
   loss::PretrainLossInputs loss_inputs;
 };
 
+// Seconds since the previous lap; with `synchronize` it first waits for the work queued on the GPU.
+class PretrainStep::PhaseClock {
+ public:
+  explicit PhaseClock(bool synchronize) : synchronize_(synchronize), last_(now()) {}
+  double lap() {
+    const auto t = now();
+    const double seconds = std::chrono::duration<double>(t - last_).count();
+    last_ = t;
+    return seconds;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point now() const {
+    if (synchronize_) torch::cuda::synchronize();
+    return std::chrono::steady_clock::now();
+  }
+  bool synchronize_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 PretrainStep::PretrainStep(VideoTextModel model, PretrainStepOptions options,
                            std::shared_ptr<dist::ProcessGroup> group)
     : model_(std::move(model)),
@@ -126,7 +148,8 @@ torch::Tensor PretrainStep::text_features(const StepInputs& inputs) {
   });
 }
 
-PretrainStep::Features PretrainStep::forward(const StepInputs& inputs, int64_t step) {
+PretrainStep::Features PretrainStep::forward(const StepInputs& inputs, int64_t step, PhaseClock& clock,
+                                             StepTimings& timings) {
   TORCH_CHECK(inputs.video.dim() == 5, "PretrainStep: expected video [B, T, 3, H, W], got ", inputs.video.sizes());
   const ModelConfig& config = model_->config();
   const auto& weights = options_.loss();
@@ -146,7 +169,9 @@ PretrainStep::Features PretrainStep::forward(const StepInputs& inputs, int64_t s
     AutocastGuard autocast(options_.autocast());
     VideoFeatures encoded = model_->encode_video(inputs.video, mask ? &*mask : nullptr);
     video = encoded.video_embeds;
+    timings.vision_forward = clock.lap();
     text = text_features(inputs);
+    timings.text_forward = clock.lap();
     if (branch && weights.mbca_weight != 0) mbca = model_->mbca_features(encoded.branch_tokens);
     if (branch && weights.mbta_weight != 0) {
       mbta = model_->mbta_features(encoded.branch_tokens, encoded.clip_tokens, mask->target_index());
@@ -167,20 +192,25 @@ PretrainStep::Features PretrainStep::forward(const StepInputs& inputs, int64_t s
 
 StepResult PretrainStep::run(const StepInputs& inputs, int64_t step) {
   enter_training_mode(*model_);
-  const Features features = forward(inputs, step);
+  StepResult result;
+  PhaseClock clock(options_.synchronize_timings() && inputs.video.is_cuda());
+  const Features features = forward(inputs, step, clock, result.timings);
   const loss::PretrainLosses losses = loss::pretrain_loss(features.loss_inputs, options_.loss());
+  result.timings.heads_and_loss = clock.lap();
 
   optimizer_->zero_grad();
   losses.total.backward();
+  result.timings.backward = clock.lap();
   reducer_->synchronize();  // waits for every bucket, then averages: the order the style guide asks for
+  result.timings.gradient_sync = clock.lap();
 
-  StepResult result;
   result.grad_norm = clip_grad_norm(trainable_list_, options_.grad_clip());
   const double factor = schedule_.factor(step);
   set_learning_rates(*optimizer_, groups_, factor);
   result.lr = options_.param_groups().lr() * factor;
   result.applied = std::isfinite(result.grad_norm);
   if (result.applied) optimizer_->step();
+  result.timings.optimizer = clock.lap();
 
   // Rank-averaged loss values for the logs (MBTA is per rank; the contrastive terms agree already).
   auto terms = torch::tensor({value_or_zero(losses.total), value_or_zero(losses.vtc), value_or_zero(losses.mbca),

@@ -1,5 +1,5 @@
 #pragma once
-/// Batched matrix product [..., M, K] x [..., K, P] -> [..., M, P] (same leading sizes, no broadcasting),
+/// Scaled batched matrix product alpha * ([..., M, K] x [..., K, P]) -> [..., M, P] (same leading sizes, no broadcasting),
 /// differentiable, for attention on CPU.
 ///
 /// Why not torch::matmul: LibTorch 1.13's CPU bmm runs one dispatched addmm (plus a select per operand)
@@ -18,8 +18,9 @@
 
 namespace btadapter {
 
-/// a [..., M, K], b [..., K, P] with equal leading sizes -> [..., M, P].
-torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b);
+/// alpha * (a [..., M, K] x b [..., K, P]) with equal leading sizes -> [..., M, P]. The scale is applied by
+/// the GEMM itself (attention's head_dim^-0.5 costs no extra pass over the queries).
+torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b, double alpha = 1.0);
 
 /// True when batched_matmul can call BLAS directly for float32 CPU tensors in this process.
 bool has_direct_cpu_gemm();

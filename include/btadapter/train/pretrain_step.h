@@ -76,6 +76,9 @@ struct PretrainStepOptions {
   TORCH_ARG(int64_t, text_cache_bytes) = 0;
   /// Autocast dtype for the forward pass on CUDA (kBFloat16), or nullopt for fp32; default fp32.
   TORCH_ARG(std::optional<torch::Dtype>, autocast) = std::nullopt;
+  /// Wait for the GPU at each phase boundary so that StepResult::timings measure device time (slows a
+  /// CUDA step a little; on CPU the timings are exact without it and this does nothing).
+  TORCH_ARG(bool, synchronize_timings) = false;
 };
 
 /// The options a TrainConfig asks for; `iters_per_epoch` (optimizer steps per epoch) sizes the schedule.
@@ -90,6 +93,17 @@ struct StepInputs {
 };
 
 /// What one step did; losses are averaged over ranks (the contrastive terms are equal on every rank).
+/// Wall-clock seconds of one step's phases (host clocks: on CUDA, device time only with
+/// PretrainStepOptions::synchronize_timings).
+struct StepTimings {
+  double vision_forward = 0;  ///< frozen CLIP layers and the branch levels, interleaved
+  double text_forward = 0;    ///< text tower (or the text cache)
+  double heads_and_loss = 0;  ///< MBCA/MBTA projections, feature gathers, the three losses
+  double backward = 0;
+  double gradient_sync = 0;   ///< bucketed all-reduce (waits for buckets started during backward)
+  double optimizer = 0;       ///< gradient clipping, learning rates, AdamW
+};
+
 struct StepResult {
   double loss = 0;       ///< total
   double vtc = 0;        ///< weighted terms as they enter the total (0 when not computed)
@@ -98,6 +112,7 @@ struct StepResult {
   double grad_norm = 0;  ///< global L2 norm of the averaged gradients, before clipping
   double lr = 0;         ///< base learning rate of this step (optim.lr x schedule factor)
   bool applied = true;   ///< false: non-finite gradient norm, the update was skipped
+  StepTimings timings;
 };
 
 class PretrainStep {
@@ -121,7 +136,8 @@ class PretrainStep {
 
  private:
   struct Features;
-  Features forward(const StepInputs& inputs, int64_t step);
+  class PhaseClock;
+  Features forward(const StepInputs& inputs, int64_t step, PhaseClock& clock, StepTimings& timings);
   torch::Tensor text_features(const StepInputs& inputs);
 
   VideoTextModel model_;
