@@ -6,7 +6,8 @@
 // step's own phase clocks, averaged over the timed steps, with the vision forward split into the frozen
 // CLIP part, timed separately on the same frames, and the branch). CPU runs first apply
 // configure_cpu_runtime (threads, freed memory kept; --threads, --blas-threads, --release-freed-memory). With --device cuda the model and
-// inputs live on the GPU (--precision bf16: CUDA autocast, as bt_pretrain's model.precision does), and
+// inputs live on the GPU; --precision bf16 runs the step under autocast on either device (as bt_pretrain's
+// run.precision does on CUDA), and
 // each run also reports the GPU's peak memory, the whole step's approximate FLOP rate and its MFU.
 #include "btadapter/dist/process_group.h"
 #include "btadapter/model/autocast.h"
@@ -114,7 +115,9 @@ double step_gflop_per_video(const Shape& s) {
   return vision_gflop_per_video(s) + (3 * branch_forward + text_forward) / 1e9;
 }
 
-constexpr double kH100DenseBf16Tflops = 989.0;  // H100 SXM, dense (no sparsity) bf16 tensor-core peak
+// H100 SXM dense peaks: bf16 tensor cores, and plain fp32 (LibTorch's default keeps TF32 off for matmuls).
+constexpr double kH100DenseBf16Tflops = 989.0;
+constexpr double kH100Fp32Tflops = 67.0;
 
 // Waits for queued GPU work so that host clocks measure it; a no-op without a CUDA device.
 void synchronize_device() {
@@ -150,7 +153,7 @@ double sgemm_gflops() {
 // How one shape is run: where, in which precision, how long.
 struct RunOptions {
   torch::Device device = torch::kCPU;
-  std::optional<torch::Dtype> autocast;  ///< kBFloat16: CUDA autocast (--precision bf16); nullopt: fp32
+  std::optional<torch::Dtype> autocast;  ///< kBFloat16: autocast on the run's device (--precision bf16); nullopt: fp32
   bool checkpointing = false;
   int warmup = 1, steps = 3;
   double sgemm_peak = 0;  ///< this machine's measured fp32 GEMM rate in GFLOP/s (CPU runs only)
@@ -213,7 +216,7 @@ void add_device_report(nlohmann::ordered_json& out, const Shape& s, const RunOpt
   const double tflops = gflop * s.batch / step_s / 1e3;
   out["step_gflop_per_video_approx"] = gflop;
   out["step_tflops_approx"] = tflops;
-  out["mfu_vs_h100_dense_bf16"] = tflops / kH100DenseBf16Tflops;
+  out["mfu_vs_h100_peak"] = tflops / (o.autocast ? kH100DenseBf16Tflops : kH100Fp32Tflops);
 }
 
 void accumulate(btadapter::train::StepTimings& sum, const btadapter::train::StepTimings& t) {
@@ -225,7 +228,7 @@ void accumulate(btadapter::train::StepTimings& sum, const btadapter::train::Step
 // The frozen CLIP layers alone on the step's frames (no branch, no gradients), as the step runs them.
 double frozen_forward_seconds(btadapter::VideoTextModel& model, const torch::Tensor& video, const RunOptions& o) {
   torch::NoGradGuard no_grad;
-  btadapter::AutocastGuard autocast(o.autocast);
+  btadapter::AutocastGuard autocast(o.autocast, o.device.type());
   const auto frames = video.flatten(0, 1);
   model->backbone->encode_images(frames);  // warm-up: first-use allocations
   return seconds([&] { model->backbone->encode_images(frames); });
@@ -287,7 +290,7 @@ nlohmann::ordered_json run_shape(const Shape& s, const RunOptions& o) {
   return out;
 }
 
-// --device and --precision as RunOptions: bf16 is CUDA autocast, so it needs --device cuda.
+// --device and --precision as RunOptions (bf16: autocast on either device).
 RunOptions run_options(const std::string& device, const std::string& precision) {
   TORCH_CHECK(device == "cpu" || device == "cuda", "--device: expected cpu or cuda, got '", device, "'");
   TORCH_CHECK(precision == "fp32" || precision == "bf16", "--precision: expected fp32 or bf16, got '", precision, "'");
@@ -296,10 +299,7 @@ RunOptions run_options(const std::string& device, const std::string& precision) 
     TORCH_CHECK(torch::cuda::is_available(), "--device cuda: this LibTorch sees no CUDA device");
     o.device = torch::Device(torch::kCUDA, 0);
   }
-  if (precision == "bf16") {
-    TORCH_CHECK(o.device.is_cuda(), "--precision bf16: expected --device cuda (bf16 is CUDA autocast)");
-    o.autocast = torch::kBFloat16;
-  }
+  if (precision == "bf16") o.autocast = torch::kBFloat16;
   return o;
 }
 
@@ -313,7 +313,7 @@ int main(int argc, char** argv) {
   bool checkpointing = false, release_freed_memory = false;
   app.add_option("--shape", shape, "vitb16, vitl14, small or both (small and vitb16)")->capture_default_str();
   app.add_option("--device", device, "cpu or cuda")->capture_default_str();
-  app.add_option("--precision", precision, "fp32 or bf16 (CUDA autocast)")->capture_default_str();
+  app.add_option("--precision", precision, "fp32 or bf16 (autocast; on CPU fast with AVX-512 BF16)")->capture_default_str();
   app.add_option("--batch", batch, "videos per step (0 = the shape's default)")->capture_default_str();
   app.add_option("--warmup", warmup, "untimed steps first")->capture_default_str();
   app.add_option("--steps", steps, "timed steps")->capture_default_str();

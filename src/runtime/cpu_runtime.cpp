@@ -6,7 +6,9 @@
 #include <dlfcn.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstdlib>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -18,6 +20,7 @@ namespace {
 // The BLAS's thread controls, looked up in the process: LibTorch loads the BLAS, we never link one.
 struct BlasThreads {
   std::string name = "unknown";
+  const char* env = nullptr;  // the variable that sets its threads
   void (*set)(int) = nullptr;
   int (*get)() = nullptr;
 };
@@ -31,12 +34,23 @@ BlasThreads find_blas() {
   BlasThreads blas;
   if ((blas.set = lookup<void (*)(int)>("openblas_set_num_threads"))) {
     blas.name = "openblas";
+    blas.env = "OPENBLAS_NUM_THREADS";
     blas.get = lookup<int (*)()>("openblas_get_num_threads");
   } else if ((blas.set = lookup<void (*)(int)>("MKL_Set_Num_Threads"))) {
     blas.name = "mkl";
+    blas.env = "MKL_NUM_THREADS";
     blas.get = lookup<int (*)()>("MKL_Get_Max_Threads");
   }
   return blas;
+}
+
+bool env_set(const char* name) { return name && std::getenv(name) && *std::getenv(name); }
+
+// Processes sharing this machine's cores (torchrun and scripts/launch_local.sh export LOCAL_WORLD_SIZE).
+int processes_per_machine() {
+  const char* value = std::getenv("LOCAL_WORLD_SIZE");
+  const int n = value ? std::atoi(value) : 1;
+  return n > 0 ? n : 1;
 }
 
 int available_cores() {
@@ -64,9 +78,17 @@ CpuRuntimeState configure_cpu_runtime(const CpuRuntimeOptions& options) {
   state.cores = available_cores();
   const BlasThreads blas = find_blas();
   state.blas = blas.name;
-  if (blas.set) blas.set(options.blas_threads() > 0 ? options.blas_threads() : state.cores);
-  const int torch_threads = options.torch_threads() > 0 ? options.torch_threads() : (blas.set ? 1 : 0);
-  if (torch_threads > 0) at::set_num_threads(torch_threads);
+  // Automatic choices give way to thread counts the user put in the environment.
+  if (options.blas_threads() > 0) {
+    if (blas.set) blas.set(options.blas_threads());
+  } else if (blas.set && !env_set(blas.env)) {
+    blas.set(std::max(1, state.cores / processes_per_machine()));
+  }
+  if (options.torch_threads() > 0) {
+    at::set_num_threads(options.torch_threads());
+  } else if (blas.set && !env_set("OMP_NUM_THREADS")) {
+    at::set_num_threads(1);
+  }
   state.torch_threads = at::get_num_threads();
   state.blas_threads = blas.get ? blas.get() : -1;
   state.keeps_freed_memory = options.keep_freed_memory() && keep_freed_memory();

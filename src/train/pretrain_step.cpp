@@ -166,7 +166,7 @@ PretrainStep::Features PretrainStep::forward(const StepInputs& inputs, int64_t s
   torch::Tensor video, text, mbca;
   MbtaFeatures mbta;
   {
-    AutocastGuard autocast(options_.autocast());
+    AutocastGuard autocast(options_.autocast(), inputs.video.device().type());
     VideoFeatures encoded = model_->encode_video(inputs.video, mask ? &*mask : nullptr);
     video = encoded.video_embeds;
     timings.vision_forward = clock.lap();

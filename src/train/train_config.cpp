@@ -137,6 +137,9 @@ std::vector<Field> make_fields() {
   BT_KEY("run.seed", run.seed, "base random seed (rank r uses seed + r)");
   BT_KEY("run.log_every", run.log_every, "steps between progress lines and JSONL records");
   BT_KEY("run.text_cache_mb", run.text_cache_mb, "bound of the frozen text-feature cache in MiB, 0 = off");
+  BT_KEY("run.cpu_threads", run.cpu_threads, "CPU runs: LibTorch intra-op threads, 0 = automatic (1, or OMP_NUM_THREADS)");
+  BT_KEY("run.blas_threads", run.blas_threads, "CPU runs: BLAS threads, 0 = automatic (cores / local processes, or OPENBLAS_NUM_THREADS)");
+  BT_KEY("run.keep_freed_memory", run.keep_freed_memory, "CPU runs: keep freed memory in the process (no page faults on reuse)");
 
   BT_CHOICE("dist.backend", dist.backend, "collective transport; auto = nccl on CUDA, gloo on CPU", "auto", "gloo", "nccl");
   BT_KEY("dist.timeout_s", dist.timeout_s, "rendezvous and collective deadline; a stalled rank fails the others after it");
@@ -363,6 +366,8 @@ void validate(const TrainConfig& c) {
   require(!c.run.output_dir.empty(), "run.output_dir", "a folder", "''");
   require_at_least(c.run.log_every, 1, "run.log_every");
   require_at_least(c.run.text_cache_mb, 0, "run.text_cache_mb");
+  require_at_least(c.run.cpu_threads, 0, "run.cpu_threads");
+  require_at_least(c.run.blas_threads, 0, "run.blas_threads");
   require_positive(c.dist.timeout_s, "dist.timeout_s");
   require_positive(c.dist.bucket_mb, "dist.bucket_mb");
   require_at_least(c.checkpoint.every_steps, 0, "checkpoint.every_steps");

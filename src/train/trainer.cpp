@@ -18,6 +18,7 @@
 #include "btadapter/train/checkpoint.h"
 #include "btadapter/train/jsonl_logger.h"
 #include "btadapter/train/model_setup.h"
+#include "btadapter/runtime/cpu_runtime.h"
 #include "btadapter/train/progress.h"
 #include "btadapter/train/rng_state.h"
 
@@ -154,6 +155,7 @@ struct Trainer::State {
   std::ostream& say() { return *log; }
 
   void join_group();
+  void configure_cpu();
   void build_model();
   void build_data(std::optional<data::LoaderState> resume);
   std::optional<Checkpoint> find_checkpoint();
@@ -173,6 +175,17 @@ void Trainer::State::join_group() {
     group = dist::init_process_group(env, dist::ProcessGroupOptions().backend(placement.backend).timeout(
                                               std::chrono::milliseconds(static_cast<int64_t>(config.dist.timeout_s * 1000))));
   }
+}
+
+// CPU runs: threads and allocator set on purpose (runtime/cpu_runtime.h), reported by rank 0.
+void Trainer::State::configure_cpu() {
+  if (placement.device.is_cuda()) return;
+  const auto& run = config.run;
+  const CpuRuntimeState runtime = configure_cpu_runtime(CpuRuntimeOptions()
+                                                            .torch_threads(static_cast<int>(run.cpu_threads))
+                                                            .blas_threads(static_cast<int>(run.blas_threads))
+                                                            .keep_freed_memory(run.keep_freed_memory));
+  if (leader()) say() << "cpu: " << describe(runtime) << "\n";
 }
 
 void Trainer::State::build_model() {
@@ -335,6 +348,7 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options) : state_(std::make_
   s.options = std::move(options);
   if (s.options.log()) s.log = s.options.log();
   s.join_group();
+  s.configure_cpu();
   s.build_model();
   s.checkpoints = std::make_unique<CheckpointManager>(
       CheckpointManagerOptions((fs::path(s.config.run.output_dir) / "checkpoints").string())

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "btadapter/model/adapter_layers.h"
+#include "btadapter/model/batched_matmul.h"
 #include "btadapter/model/position_embedding.h"
 #include "support/test_support.h"
 
@@ -70,6 +71,48 @@ TEST(ClipEncoderLayer, IsPreLayerNormWithQuickGelu) {
                        "self_attn.out_proj.weight", "self_attn.out_proj.bias", "layer_norm1.weight",
                        "layer_norm1.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias",
                        "layer_norm2.weight", "layer_norm2.bias"}));
+}
+
+TEST(ClipMlp, FrozenPathMatchesQuickGeluInFloat64) {
+  torch::manual_seed(2);
+  ClipMlp mlp(ClipMlpOptions(16, 64));
+  auto x = torch::randn({3, 5, 16}) * 2;
+  auto d = [](const torch::Tensor& t) { return t.to(torch::kDouble); };
+  auto z = torch::matmul(d(x), d(mlp->fc1->weight).t()) + d(mlp->fc1->bias);
+  auto expected = torch::matmul(z * torch::sigmoid(1.702 * z), d(mlp->fc2->weight).t()) + d(mlp->fc2->bias);
+  BT_EXPECT_CLOSE(mlp->forward(x), expected, 1e-5, 1e-5);  // with autograd: the plain path
+  torch::NoGradGuard no_grad;                                // without: GEMM-epilogue scaling + SiLU
+  BT_EXPECT_CLOSE(mlp->forward(x), expected, 1e-5, 1e-5);
+}
+
+// Forward and both gradients of alpha * a @ b against float64, on the strided views attention passes:
+// a 4-d batch sliced out of a fused qkv tensor, and a transposed operand.
+TEST(BatchedMatmul, MatchesFloat64OnStridedAndTransposedViews) {
+  torch::manual_seed(3);
+  auto qkv = torch::randn({2, 7, 3, 4, 5}).permute({2, 0, 3, 1, 4});  // [3, N, H, L, D], not contiguous
+  auto q = qkv[0].detach().requires_grad_(true), k = qkv[1].detach().requires_grad_(true);
+  auto a = q.transpose(-2, -1).transpose(-2, -1);  // same strided view through autograd
+  auto out = batched_matmul(a, k.transpose(-2, -1), 0.25);
+  auto grad = torch::randn_like(out);
+  out.backward(grad);
+  auto qd = q.detach().to(torch::kDouble).requires_grad_(true), kd = k.detach().to(torch::kDouble).requires_grad_(true);
+  auto expected = 0.25 * torch::matmul(qd, kd.transpose(-2, -1));
+  expected.backward(grad.to(torch::kDouble));
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{2, 4, 7, 7}));
+  BT_EXPECT_CLOSE(out, expected, 1e-5, 1e-5);
+  BT_EXPECT_CLOSE(q.grad(), qd.grad(), 1e-5, 1e-5);
+  BT_EXPECT_CLOSE(k.grad(), kd.grad(), 1e-5, 1e-5);
+}
+
+TEST(BatchedMatmul, OtherDtypesTakeTorchMatmulAndBadShapesAreRejected) {
+  auto a = torch::randn({3, 2, 4}, torch::kDouble), b = torch::randn({3, 4, 5}, torch::kDouble);
+  EXPECT_TRUE(torch::allclose(batched_matmul(a, b, 2.0), 2.0 * torch::matmul(a, b)));
+  try {
+    batched_matmul(torch::randn({3, 2, 4}), torch::randn({2, 4, 5}));
+    FAIL() << "expected an error";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("equal leading sizes"), std::string::npos) << e.what();
+  }
 }
 
 TEST(TemporalLayer, FreshLayerIsIdentityAndAttendsOnlyOverTime) {

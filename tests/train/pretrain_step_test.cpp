@@ -4,6 +4,8 @@
 // the contrastive gradient.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <cmath>
 #include <map>
 
@@ -138,6 +140,20 @@ TEST(PretrainStep, LossesAreFiniteAndFallOnAFixedBatch) {
   }
 }
 
+TEST(PretrainStep, PhaseTimingsArePositiveAndWithinTheStep) {
+  auto model = tiny_model();
+  train::PretrainStep step(model, constant_lr_options(1e-4), dist::make_single_process_group());
+  const auto batch = fixed_batch();
+  const auto start = std::chrono::steady_clock::now();
+  const auto t = step.run(batch, 0).timings;
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (double phase : {t.vision_forward, t.text_forward, t.heads_and_loss, t.backward, t.optimizer}) EXPECT_GT(phase, 0.0);
+  EXPECT_GE(t.gradient_sync, 0.0);
+  const double sum = t.vision_forward + t.text_forward + t.heads_and_loss + t.backward + t.gradient_sync + t.optimizer;
+  EXPECT_LE(sum, wall);
+  EXPECT_GT(sum, 0.5 * wall);  // the phases cover the step, not a sliver of it
+}
+
 TEST(PretrainStep, ZeroWeightedTermsAreNotComputed) {
   auto model = tiny_model();
   auto options = constant_lr_options(1e-4);
@@ -228,9 +244,11 @@ TEST(PretrainStep, TwoRanksInSumModeMatchOneProcessWithTheGlobalBatch) {
     train::PretrainStep step(replicas[static_cast<size_t>(rank)], options, group);
     for (int i = 0; i < kSteps; ++i) step.run(batch.rows(rank, 2), i);
   });
+  // Batch 2 and batch 4 GEMMs round differently (BLAS blocks the rows differently): measured up to
+  // 1.5e-5 after 3 steps, against updates of about 3e-3; a wrong reduction differs by about lr = 1e-3.
   for (const auto& replica : replicas) {
     for (const auto& [name, value] : snapshot(replica, true)) {
-      EXPECT_LE(btadapter::testing::max_abs_diff(value, expected.at(name)), 1e-5) << name;
+      EXPECT_LE(btadapter::testing::max_abs_diff(value, expected.at(name)), 3e-5) << name;
     }
   }
   // The comparison is between trained parameters, not two untouched initialisations.

@@ -5,9 +5,10 @@
 /// - Threads. LibTorch's intra-op pool (element-wise ops, norms, softmax) and the BLAS's own pool (the
 ///   matrix products, most of the FLOPs) both busy-wait between jobs, so giving each every core
 ///   oversubscribes the machine. Measured on 2 cores (small training shape, bench/train_step.cpp):
-///   2 LibTorch + 2 BLAS threads 7.5 videos/s, 1 + 1: 12.0, 2 + 1: 12.5, 1 + 2: 17.5. The automatic
-///   choice is the last one: one LibTorch thread, every core for the BLAS. On larger machines, measure
-///   with `bench_train_step --threads N --blas-threads M`.
+///   2 LibTorch + 2 BLAS threads 7.5 videos/s, 1 + 1: 12.0, 2 + 1: about 11, 1 + 2: 17.5. The automatic
+///   choice is the last one: one LibTorch thread, the cores for the BLAS (shared among the processes of a
+///   multi-process run). Thread counts set in the environment win over the automatic choice. On larger
+///   machines, measure with `bench_train_step --threads N --blas-threads M`.
 /// - Keeping freed memory. glibc hands large blocks (mmap) back to the kernel when they are freed, so
 ///   every training step page-faults its activations in again; on a virtual machine a fault is slow
 ///   (about 11 us per 4 KiB page measured here). With freed memory kept in the process a ViT-B/16 step
@@ -24,9 +25,10 @@ namespace btadapter {
 
 /// What configure_cpu_runtime() sets; 0 threads = the automatic choice above.
 struct CpuRuntimeOptions {
-  /// LibTorch intra-op threads; 0 = 1 when the BLAS's threads can be set, else LibTorch's default.
+  /// LibTorch intra-op threads; 0 = 1 when the BLAS's threads can be set, unless OMP_NUM_THREADS is set.
   TORCH_ARG(int, torch_threads) = 0;
-  /// Threads of the BLAS that LibTorch loaded (OpenBLAS or MKL, found at run time); 0 = every core.
+  /// Threads of the BLAS that LibTorch loaded (OpenBLAS or MKL, found at run time); 0 = the cores divided
+  /// by LOCAL_WORLD_SIZE (processes on this machine), unless OPENBLAS_NUM_THREADS / MKL_NUM_THREADS is set.
   TORCH_ARG(int, blas_threads) = 0;
   /// Keep freed heap memory in the process (glibc; elsewhere this is a no-op).
   TORCH_ARG(bool, keep_freed_memory) = true;

@@ -84,6 +84,9 @@ struct RunSection {
   int64_t seed = 42;                       ///< base seed (each rank adds its rank); default 42
   int64_t log_every = 10;                  ///< steps between progress lines / JSONL records; default 10
   int64_t text_cache_mb = 0;               ///< frozen text-feature cache bound in MiB, 0 = off; default 0
+  int64_t cpu_threads = 0;                 ///< CPU runs: LibTorch intra-op threads, 0 = automatic (runtime/cpu_runtime.h)
+  int64_t blas_threads = 0;                ///< CPU runs: BLAS threads, 0 = automatic
+  bool keep_freed_memory = true;           ///< CPU runs: keep freed memory in the process; default true
 };
 
 struct DistSection {

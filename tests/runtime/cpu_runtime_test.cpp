@@ -1,0 +1,43 @@
+// configure_cpu_runtime: thread counts are applied and reported, and with freed memory kept a large block
+// is no longer served by mmap (which glibc hands back to the kernel on free).
+#include <gtest/gtest.h>
+
+#include "btadapter/runtime/cpu_runtime.h"
+
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+
+#include <cstdlib>
+#include <malloc.h>
+
+using namespace btadapter;
+
+TEST(CpuRuntime, AppliesAndReportsThreadCounts) {
+  const auto state = configure_cpu_runtime(CpuRuntimeOptions().torch_threads(1).blas_threads(1));
+  EXPECT_GE(state.cores, 1);
+  EXPECT_EQ(state.torch_threads, 1);
+  EXPECT_EQ(at::get_num_threads(), 1);
+  // Debian's LibTorch loads OpenBLAS; whichever BLAS is found must report what was set.
+  EXPECT_EQ(state.blas, "openblas");
+  EXPECT_EQ(state.blas_threads, 1);
+  EXPECT_NE(describe(state).find("LibTorch threads 1, openblas threads 1"), std::string::npos) << describe(state);
+}
+
+TEST(CpuRuntime, KeptFreedMemoryServesLargeBlocksFromTheHeap) {
+  const auto state = configure_cpu_runtime(CpuRuntimeOptions().torch_threads(1).blas_threads(1));
+  ASSERT_TRUE(state.keeps_freed_memory);
+  const size_t before = mallinfo2().hblkhd;  // bytes in mmap-served blocks
+  void* block = std::malloc(64 << 20);
+  ASSERT_NE(block, nullptr);
+  EXPECT_EQ(mallinfo2().hblkhd, before);
+  std::free(block);
+}
+
+TEST(CpuRuntime, RejectsNegativeThreadCounts) {
+  try {
+    configure_cpu_runtime(CpuRuntimeOptions().torch_threads(-1));
+    FAIL() << "expected an error";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected thread counts >= 0"), std::string::npos) << e.what();
+  }
+}
