@@ -58,9 +58,11 @@ int run(const Args& a) {
   const eval::RecognitionEvalResult result = eval::run_recognition_eval(*model, options);
 
   std::cout << eval::format_recognition_table(result.metrics, preset.title);
-  std::printf("videos %zu, classes %zu, prompts %zu, skipped videos %zu; %s; %.1f s (encoding %.1f s)\n",
+  std::printf("videos %zu, classes %zu, prompts %zu, skipped videos %zu; %s; %.1f s (encoding %.1f s, %.1f s of it "
+              "waiting for decoded videos)\n",
               result.videos.size(), result.class_names.size(), result.prompts.size(), result.skipped_videos.size(),
-              result.from_cache ? "embeddings from cache" : "encoded", result.total_seconds, result.encode_seconds);
+              result.from_cache ? "embeddings from cache" : "encoded", result.total_seconds, result.encode_seconds,
+              result.decode_wait_seconds);
   if (!a.output.empty()) eval::write_results_json(eval::recognition_eval_results(*model, options, result), a.output);
   return 0;
 }

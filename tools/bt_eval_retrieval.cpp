@@ -61,10 +61,11 @@ int run(const Args& a) {
   const eval::RetrievalEvalResult result = eval::run_retrieval_eval(*model, options);
 
   std::cout << eval::format_retrieval_table(result.metrics, preset.title);
-  std::printf("texts %zu, videos %zu, skipped videos %zu (texts dropped %lld); %s; %.1f s (encoding %.1f s)\n",
+  std::printf("texts %zu, videos %zu, skipped videos %zu (texts dropped %lld); %s; %.1f s (encoding %.1f s, "
+              "%.1f s of it waiting for decoded videos)\n",
               result.texts.size(), result.videos.size(), result.skipped_videos.size(),
               static_cast<long long>(result.texts_dropped), result.from_cache ? "embeddings from cache" : "encoded",
-              result.total_seconds, result.encode_seconds);
+              result.total_seconds, result.encode_seconds, result.decode_wait_seconds);
 
   eval::EvalResults record = eval::retrieval_eval_results(*model, options, result);
   if (!a.direction.empty()) {

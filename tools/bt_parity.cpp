@@ -1,6 +1,8 @@
-// bt_parity <fixture_dir> [--weights FILE ...] [--quiet]
+// bt_parity <fixture_dir> [--weights FILE ...] [--precision fp32|bf16] [--quiet]
 // Reproduces every tensor of a parity fixture (computed with the official Python code) and checks the
-// fixture's tolerance rule; exit 0 only if every tensor of every run passes.
+// fixture's tolerance rule; exit 0 only if every tensor of every run passes. --precision bf16 runs the
+// same checks under CPU bf16 autocast to measure its accuracy effect (the fp32 tolerances then fail).
+#include "btadapter/model/autocast.h"
 #include "btadapter/model/parity.h"
 
 #include <CLI/CLI.hpp>
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
   std::string dir;
   std::vector<std::string> weights;
   bool quiet = false;
+  std::string precision = "fp32";
   app.add_option("fixture_dir", dir, "fixture folder (config.json, weights_*.safetensors, adapter/inputs/expected)")
       ->required()
       ->check(CLI::ExistingDirectory);
@@ -48,6 +51,9 @@ int main(int argc, char** argv) {
                  "CLIP weight files to run with (any container/naming); default weights_openai.safetensors and "
                  "weights_hf.safetensors of the folder");
   app.add_flag("--quiet", quiet, "print only failures and the per-group worst");
+  app.add_option("--precision", precision, "fp32, or bf16 (CPU autocast: its accuracy effect)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
     auto fixture = btadapter::read_parity_fixture(dir);
@@ -58,6 +64,9 @@ int main(int argc, char** argv) {
     }
     bool passed = true;
     for (const auto& file : weights) {
+      std::optional<at::ScalarType> autocast;
+      if (precision == "bf16") autocast = at::kBFloat16;
+      btadapter::AutocastGuard guard(autocast, c10::DeviceType::CPU);
       auto report = btadapter::run_parity(fixture, file);
       print_report(report, quiet);
       passed = passed && report.passed();

@@ -116,6 +116,7 @@ Embeddings embed_for_eval(const Model& model, const EmbeddingInputs& in) {
   e.videos = encoded.embeddings;
   e.ok = encoded.ok;
   e.skipped = encoded.skipped;
+  e.decode_wait_seconds = encoded.decode_wait_seconds;
   e.texts = model.encode_texts(in.texts);
   e.encode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!in.cache.empty()) {

@@ -34,6 +34,7 @@ struct Embeddings {
   torch::Tensor texts;                ///< [N_text, E]
   bool from_cache = false;
   double encode_seconds = 0;
+  double decode_wait_seconds = 0;     ///< of encode_seconds: waiting for decoded video batches
   std::string model_sha256;           ///< "" for in-memory models
   std::string annotations_sha256;
 };

@@ -115,6 +115,7 @@ RecognitionEvalResult run_recognition_eval(const Model& model, const Recognition
   r.model_sha256 = embedded.model_sha256;
   r.annotations_sha256 = embedded.annotations_sha256;
   r.encode_seconds = embedded.encode_seconds;
+  r.decode_wait_seconds = embedded.decode_wait_seconds;
   r.skipped_videos = embedded.skipped;
 
   std::vector<int64_t> kept, labels;
@@ -150,6 +151,7 @@ EvalResults recognition_eval_results(const Model& model, const RecognitionEvalOp
                    {"ties", to_string(options.metrics().ties())},
                    {"annotations_sha256", result.annotations_sha256},
                    {"encode_seconds", result.encode_seconds},
+                   {"decode_wait_seconds", result.decode_wait_seconds},
                    {"total_seconds", result.total_seconds}};
   const detail::EmbeddingInputs in = embedding_inputs(options, {}, {});
   out.config_json = detail::eval_settings_json(model, in, result.from_cache, extra.dump());

@@ -78,6 +78,7 @@ RetrievalEvalResult run_retrieval_eval(const Model& model, const RetrievalEvalOp
   r.model_sha256 = embedded.model_sha256;
   r.annotations_sha256 = embedded.annotations_sha256;
   r.encode_seconds = embedded.encode_seconds;
+  r.decode_wait_seconds = embedded.decode_wait_seconds;
   r.skipped_videos = embedded.skipped;
 
   // Readable videos keep their order; texts of skipped videos go with them.
@@ -125,6 +126,7 @@ EvalResults retrieval_eval_results(const Model& model, const RetrievalEvalOption
                    {"texts_dropped", result.texts_dropped},
                    {"annotations_sha256", result.annotations_sha256},
                    {"encode_seconds", result.encode_seconds},
+                   {"decode_wait_seconds", result.decode_wait_seconds},
                    {"total_seconds", result.total_seconds}};
   out.config_json = detail::eval_settings_json(model, in, result.from_cache, extra.dump());
   out.retrieval = result.metrics;

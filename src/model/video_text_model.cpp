@@ -50,7 +50,11 @@ MbtaFeatures VideoTextModelImpl::mbta_features(const torch::Tensor& branch_token
     torch::NoGradGuard no_grad;  // the target is a frozen teacher
     out.target = backbone->visual_projection->forward(backbone->post_layernorm->forward(clip_tl.gather(1, index)));
   }
-  out.branch = extra_proj->forward(branch_tokens.narrow(1, 1, n));
+  // The norm runs in its parameters' dtype: CPU autocast (unlike CUDA's) passes layer_norm's input as it
+  // comes, and the bf16 projection would not match the fp32 norm weights.
+  auto projected = extra_proj[0]->as<torch::nn::LinearImpl>()->forward(branch_tokens.narrow(1, 1, n));
+  auto& norm = *extra_proj[1]->as<torch::nn::LayerNormImpl>();
+  out.branch = norm.forward(projected.to(norm.weight.scalar_type()));
   return out;
 }
 

@@ -59,6 +59,10 @@ TEST(RetrievalEval, MatchesABruteForceEvaluation) {
   EXPECT_EQ(r.texts, f.captions);
   EXPECT_TRUE(torch::equal(r.text_to_video, torch::tensor({0, 1, 1, 2, 3}, torch::kLong)));
   EXPECT_FALSE(r.from_cache);
+  // The time split: waiting for the decoding workers is part of the encoding time, and encoding took some.
+  EXPECT_GT(r.encode_seconds, 0.0);
+  EXPECT_GE(r.decode_wait_seconds, 0.0);
+  EXPECT_LT(r.decode_wait_seconds, r.encode_seconds);
 
   // The same evaluation by hand: encode each video alone, rank in float64.
   std::vector<torch::Tensor> rows;
@@ -113,6 +117,7 @@ TEST(RetrievalEval, InjectedEmbeddingsGiveTheKnownAnswerWithoutDecoding) {
 
   const auto r = run_retrieval_eval(*model, options);
   EXPECT_TRUE(r.from_cache);
+  EXPECT_EQ(r.decode_wait_seconds, 0.0);
   EXPECT_TRUE(torch::equal(r.metrics.t2v_ranks, torch::tensor({1, 4, 1, 2, 1}, torch::kLong)));
   EXPECT_DOUBLE_EQ(r.metrics.t2v.recall_at(1), 60.0);
   EXPECT_DOUBLE_EQ(r.metrics.t2v.median_rank, 1.0);

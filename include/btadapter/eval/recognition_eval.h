@@ -78,6 +78,7 @@ struct RecognitionEvalResult {
   bool from_cache = false;
   std::string model_sha256, annotations_sha256;
   double encode_seconds = 0, total_seconds = 0;
+  double decode_wait_seconds = 0;  ///< of encode_seconds: waiting for decoded video batches
 };
 
 /// "ApplyEyeMakeup" -> "apply eye makeup", "brush_hair" -> "brush hair", "YoYo" -> "yo yo".

@@ -77,6 +77,7 @@ struct RetrievalEvalResult {
   std::string model_sha256;             ///< SHA-256 of the model file ("" for in-memory models)
   std::string annotations_sha256;       ///< SHA-256 of the annotation file
   double encode_seconds = 0;            ///< decoding + encoding (0 when cached)
+  double decode_wait_seconds = 0;       ///< of encode_seconds: waiting for decoded video batches
   double total_seconds = 0;             ///< the whole run
 };
 
