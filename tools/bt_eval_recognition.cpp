@@ -30,6 +30,7 @@ int run(const Args& a) {
   const eval::DatasetPreset& preset = eval::dataset_preset(a.dataset);
   TORCH_CHECK(preset.task == eval::EvalTask::kRecognition, "dataset preset '", a.dataset,
               "' is for retrieval (bt_eval_retrieval)");
+  a.model.configure_runtime();
   LoadOptions load = a.model.load_options();
   if (load.truncate().empty()) load.truncate(preset.truncate);
   auto log = [&](const std::string& line) {

@@ -30,6 +30,7 @@ int run(const Args& a) {
   const eval::DatasetPreset& preset = eval::dataset_preset(a.dataset);
   TORCH_CHECK(preset.task == eval::EvalTask::kRetrieval, "dataset preset '", a.dataset,
               "' is for recognition (bt_eval_recognition)");
+  a.model.configure_runtime();
   LoadOptions load = a.model.load_options();
   if (load.truncate().empty()) load.truncate(preset.truncate);
   auto log = [&](const std::string& line) {

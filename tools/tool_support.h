@@ -4,6 +4,7 @@
 // one-line error message.
 
 #include "btadapter/btadapter.h"
+#include "btadapter/runtime/cpu_runtime.h"
 
 #include <CLI/CLI.hpp>
 
@@ -52,6 +53,12 @@ struct ModelCli {
     app.add_option("--text-heads", text_heads, "text attention heads for files without a config (0: width/64)")
         ->capture_default_str();
     app.add_flag("--no-verify", no_verify, "do not re-check the golden embeddings stored in a model file");
+  }
+
+  /// CPU runs: LibTorch and BLAS threads and the allocator as runtime/cpu_runtime.h chooses (thread
+  /// variables in the environment win). Call once, before loading the model.
+  void configure_runtime() const {
+    if (parse_device(device).is_cpu()) configure_cpu_runtime();
   }
 
   LoadOptions load_options() const {

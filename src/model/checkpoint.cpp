@@ -8,10 +8,13 @@ namespace btadapter {
 namespace {
 
 struct BlockHolder : torch::CustomClassHolder {
-  BlockHolder(CheckpointedBlock b, std::optional<at::ScalarType> autocast)
-      : block(std::move(b)), autocast(autocast) {}
+  explicit BlockHolder(CheckpointedBlock b)
+      : block(std::move(b)),
+        cuda_autocast(AutocastGuard::current_autocast_dtype(c10::DeviceType::CUDA)),
+        cpu_autocast(AutocastGuard::current_autocast_dtype(c10::DeviceType::CPU)) {}
   CheckpointedBlock block;
-  std::optional<at::ScalarType> autocast;  // the forward's CUDA autocast, replayed by the recomputation
+  // The forward's autocast settings, replayed by the recomputation.
+  std::optional<at::ScalarType> cuda_autocast, cpu_autocast;
 };
 
 class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> {
@@ -19,7 +22,7 @@ class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> 
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& input,
                                const CheckpointedBlock& block) {
     ctx->save_for_backward({input});
-    auto holder = c10::make_intrusive<BlockHolder>(block, AutocastGuard::current_autocast_dtype());
+    auto holder = c10::make_intrusive<BlockHolder>(block);
     ctx->saved_data["block"] = c10::IValue::make_capsule(std::move(holder));
     return block(input);  // Function::apply runs this with grad mode off: no graph is kept
   }
@@ -31,7 +34,8 @@ class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> 
     torch::Tensor output;
     {
       torch::AutoGradMode enable(true);
-      AutocastGuard autocast(holder->autocast);
+      AutocastGuard cuda_autocast(holder->cuda_autocast, c10::DeviceType::CUDA);
+      AutocastGuard cpu_autocast(holder->cpu_autocast, c10::DeviceType::CPU);
       output = holder->block(input);
     }
     torch::autograd::backward({output}, {grad_outputs[0]});

@@ -154,6 +154,28 @@ TEST_F(TrainingLoop, ResumeContinuesBitForBit) {
   for (const auto& [name, tensor] : ma) EXPECT_TRUE(torch::equal(tensor, mb.at(name))) << name;
 }
 
+// run.precision bf16 on CPU trains under CPU autocast and says how it set the CPU up; with gradient
+// checkpointing it is refused (the recomputation does not reproduce the bf16 forward yet).
+TEST_F(TrainingLoop, CpuBf16AutocastTrains) {
+  TempDir out;
+  const auto summary = train::Trainer(tiny(out.path().string(), {"schedule.max_steps=2", "eval.at_end=false",
+                                                                 "run.precision=bf16"}),
+                                      train::TrainerOptions().log(&log_))
+                           .run();
+  EXPECT_EQ(summary.steps, 2);
+  EXPECT_TRUE(std::isfinite(summary.last.loss) && summary.last.loss > 0) << summary.last.loss;
+  EXPECT_NE(log_.str().find("cpu: cores "), std::string::npos) << log_.str();
+  try {
+    train::Trainer(tiny(out.path().string(), {"run.precision=bf16", "model.gradient_checkpointing=true"}),
+                   train::TrainerOptions().log(&log_));
+    FAIL() << "expected an error";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what_without_backtrace()).find("does not work with model.gradient_checkpointing"),
+              std::string::npos)
+        << e.what_without_backtrace();
+  }
+}
+
 TEST_F(TrainingLoop, ResumeFlagWithoutCheckpointFails) {
   TempDir out;
   try {

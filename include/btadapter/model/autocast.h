@@ -9,8 +9,8 @@
 ///     auto video = model->encode_video(frames).video_embeds;
 ///   }                                             // previous state restored
 ///
-/// Gradient checkpointing (model/checkpoint.h) records current_autocast_dtype() when a block runs and
-/// recomputes it under the same setting in backward, as torch.utils.checkpoint does.
+/// Gradient checkpointing (model/checkpoint.h) records current_autocast_dtype() of both device types when a
+/// block runs and recomputes it under the same settings in backward, as torch.utils.checkpoint does.
 ///
 /// Thread safety: autocast state is thread-local in ATen; a guard affects only its own thread.
 
@@ -44,10 +44,9 @@ class AutocastGuard {
   AutocastGuard(const AutocastGuard&) = delete;
   AutocastGuard& operator=(const AutocastGuard&) = delete;
 
-  /// The CUDA autocast dtype of this thread when autocast is on, else nullopt.
-  static std::optional<at::ScalarType> current_autocast_dtype() {
-    constexpr auto cuda = c10::DeviceType::CUDA;
-    return enabled(cuda) ? std::optional<at::ScalarType>(current_dtype(cuda)) : std::nullopt;
+  /// This thread's autocast dtype for `device` when autocast is on there, else nullopt.
+  static std::optional<at::ScalarType> current_autocast_dtype(c10::DeviceType device = c10::DeviceType::CUDA) {
+    return enabled(device) ? std::optional<at::ScalarType>(current_dtype(device)) : std::nullopt;
   }
 
  private:
