@@ -41,17 +41,15 @@ VideoEncoding encode_video_files(const Model& model, const std::vector<std::stri
   if (policy.log) loader_options.log(policy.log);
   data::VideoTextLoader loader(dataset, loader_options);
 
-  // Where the time goes: waiting for the decoding workers, or encoding.
+  // Time spent waiting for the decoding workers (the rest of the loop is encoding).
   using Clock = std::chrono::steady_clock;
-  const auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   int64_t done = 0;
-  for (auto waited = Clock::now();; waited = Clock::now()) {
+  for (;;) {
+    const auto waiting = Clock::now();
     auto batch = loader.next();
-    out.decode_wait_seconds += seconds_since(waited);
+    out.decode_wait_seconds += std::chrono::duration<double>(Clock::now() - waiting).count();
     if (!batch) break;
-    const auto encoding = Clock::now();
     out.embeddings.index_copy_(0, batch->indices, model.encode_videos(batch->video));
-    out.encode_seconds += seconds_since(encoding);
     done += batch->indices.size(0) + static_cast<int64_t>(batch->skipped.size());
     if (policy.progress) policy.progress(done, total);
   }

@@ -14,11 +14,11 @@
 #include "btadapter/dist/environment.h"
 #include "btadapter/io/model_file.h"
 #include "btadapter/io/state_dict.h"
+#include "btadapter/runtime/cpu_runtime.h"
 #include "btadapter/text/tokenizer.h"
 #include "btadapter/train/checkpoint.h"
 #include "btadapter/train/jsonl_logger.h"
 #include "btadapter/train/model_setup.h"
-#include "btadapter/runtime/cpu_runtime.h"
 #include "btadapter/train/progress.h"
 #include "btadapter/train/rng_state.h"
 

@@ -38,7 +38,6 @@ struct VideoEncoding {
   std::vector<std::string> skipped;   ///< paths of the skipped videos, in input order
   std::vector<std::string> reasons;   ///< why each was skipped (the VideoError message)
   double decode_wait_seconds = 0;     ///< time spent waiting for decoded batches (the loader's workers decode)
-  double encode_seconds = 0;          ///< time spent in the model
 };
 
 /// Encodes `paths` (files, frame folders or images) in order. Throws data::VideoError for the first

@@ -92,7 +92,6 @@ struct StepInputs {
   torch::Tensor sample_ids;           ///< int64 [B]: the samples' identities (dataset indices), for the masks
 };
 
-/// What one step did; losses are averaged over ranks (the contrastive terms are equal on every rank).
 /// Wall-clock seconds of one step's phases (host clocks: on CUDA, device time only with
 /// PretrainStepOptions::synchronize_timings).
 struct StepTimings {
@@ -104,6 +103,7 @@ struct StepTimings {
   double optimizer = 0;       ///< gradient clipping, learning rates, AdamW
 };
 
+/// What one step did; losses are averaged over ranks (the contrastive terms are equal on every rank).
 struct StepResult {
   double loss = 0;       ///< total
   double vtc = 0;        ///< weighted terms as they enter the total (0 when not computed)
