@@ -72,7 +72,7 @@ torch::Tensor encode_videos(VideoTextModelImpl& model, const data::Annotations& 
                                             .world_size(world));
   std::vector<torch::Tensor> embeddings, indices;
   while (auto batch = loader.next()) {
-    AutocastGuard autocast(options.autocast());
+    AutocastGuard autocast(options.autocast(), options.device().type());
     embeddings.push_back(normalized(model.encode_video(batch->video.to(options.device())).video_embeds));
     indices.push_back(batch->indices);
   }
@@ -98,7 +98,7 @@ torch::Tensor encode_texts(VideoTextModelImpl& model, const data::Annotations& a
     std::vector<int64_t> rows(mine.begin() + static_cast<std::ptrdiff_t>(begin),
                               mine.begin() + static_cast<std::ptrdiff_t>(end));
     for (int64_t i : rows) captions.push_back(annotations.samples[static_cast<size_t>(i)].caption);
-    AutocastGuard autocast(options.autocast());
+    AutocastGuard autocast(options.autocast(), options.device().type());
     embeddings.push_back(normalized(model.encode_text(tokenizer.tokenize(captions).to(options.device()))));
     indices.push_back(torch::tensor(rows, torch::kLong));
   }

@@ -7,6 +7,7 @@
 
 #include "btadapter/data/synthetic.h"
 #include "btadapter/data/video_clip.h"
+#include "btadapter/model/autocast.h"
 #include "btadapter/train/retrieval_validation.h"
 #include "support/test_support.h"
 
@@ -80,4 +81,36 @@ TEST(RetrievalValidation, EmbeddingsGroundTruthAndMetricsFollowTheAnnotations) {
   EXPECT_EQ(result.metrics.num_texts, 5);
   EXPECT_EQ(result.metrics.num_videos, 4);
   EXPECT_DOUBLE_EQ(result.metrics.t2v.recall_at(5), 100.0);
+}
+
+TEST(RetrievalValidation, CpuAutocastEncodesInBf16) {
+  TempDir dir;
+  const auto synthetic =
+      data::make_synthetic_dataset(data::SyntheticOptions(dir.path().string()).train_videos(1).test_videos(3).frames(4).size(32));
+  const auto annotations = data::read_annotations(synthetic.test_json, "msrvtt-json",
+                                                  data::AnnotationOptions().root(synthetic.test_root));
+  torch::manual_seed(4);
+  const auto config = tiny_config();
+  VideoTextModel model(config);
+  model->init_branch_from_clip();
+  const auto tokenizer = make_tokenizer(config.tokenizer);
+  const auto options = train::RetrievalEvalOptions().num_frames(4).batch_size(3).num_workers(1).autocast(torch::kBFloat16);
+  const auto result = train::evaluate_retrieval(*model, annotations, *tokenizer, options);
+
+  // All captions go in one batch: the same forward under CPU bf16 autocast gives the same embeddings,
+  // and they are measurably off the fp32 ones.
+  std::vector<std::string> captions;
+  for (const auto& s : annotations.samples) captions.push_back(s.caption);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto ids = tokenizer->tokenize(captions);
+  const auto fp32 = torch::nn::functional::normalize(model->encode_text(ids), torch::nn::functional::NormalizeFuncOptions().dim(1));
+  torch::Tensor bf16;
+  {
+    AutocastGuard autocast(torch::kBFloat16, c10::DeviceType::CPU);
+    bf16 = torch::nn::functional::normalize(model->encode_text(ids).to(torch::kFloat),
+                                            torch::nn::functional::NormalizeFuncOptions().dim(1));
+  }
+  BT_EXPECT_CLOSE(result.text_embeddings, bf16, 1e-6, 1e-6);
+  EXPECT_GT((result.text_embeddings - fp32).abs().max().item<double>(), 1e-4);
 }

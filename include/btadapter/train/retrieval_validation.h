@@ -48,7 +48,7 @@ struct RetrievalEvalOptions {
   TORCH_ARG(int64_t, num_workers) = 2;
   /// Device the model is on; inputs are moved there; default CPU.
   TORCH_ARG(torch::Device, device) = torch::kCPU;
-  /// CUDA autocast dtype, or nullopt for fp32; default fp32.
+  /// Autocast dtype on `device` (CUDA, or CPU bf16), or nullopt for fp32; default fp32.
   TORCH_ARG(std::optional<torch::Dtype>, autocast) = std::nullopt;
   /// How the metrics are computed; default RetrievalMetricsOptions().
   TORCH_ARG(eval::RetrievalMetricsOptions, metrics) = {};
