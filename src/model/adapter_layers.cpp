@@ -1,5 +1,7 @@
 #include "btadapter/model/adapter_layers.h"
 
+#include "btadapter/model/linear.h"
+
 #include <torch/torch.h>
 
 namespace btadapter {
@@ -46,7 +48,7 @@ torch::Tensor TemporalLayerImpl::forward(const torch::Tensor& x, int64_t frames,
   const int64_t b = x.size(0), n = patches.size(1), w = x.size(2);
   // Each run of T consecutive tokens is one patch position over time (exactly so for the tube layout).
   auto h = self_attn->forward(layer_norm1->forward(patches.reshape({b * n / frames, frames, w})));
-  h = temporal_fc->forward(apply_drop(h, drop_scale)).reshape({b, n, w});
+  h = linear(apply_drop(h, drop_scale), temporal_fc->weight, temporal_fc->bias).reshape({b, n, w});
   return torch::cat({cls, patches + h}, 1);
 }
 

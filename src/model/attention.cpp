@@ -1,6 +1,7 @@
 #include "btadapter/model/attention.h"
 
 #include "btadapter/model/batched_matmul.h"
+#include "btadapter/model/linear.h"
 
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -29,9 +30,9 @@ torch::Tensor ClipAttentionImpl::forward(const torch::Tensor& x, bool causal) {
   // One GEMM for q, k and v: concatenating the (small) weights is cheaper than three passes over x.
   auto weight = torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}, 0);
   auto bias = torch::cat({q_proj->bias, k_proj->bias, v_proj->bias}, 0);
-  auto qkv = torch::linear(x, weight, bias).view({n, len, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});
+  auto qkv = linear(x, weight, bias).view({n, len, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});
   auto out = scaled_attention(qkv[0], qkv[1], qkv[2], causal);  // [N, H, L, D]
-  return out_proj->forward(out.transpose(1, 2).reshape({n, len, options_.embed_dim()}));
+  return linear(out.transpose(1, 2).reshape({n, len, options_.embed_dim()}), out_proj->weight, out_proj->bias);
 }
 
 torch::Tensor scaled_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,

@@ -1,25 +1,17 @@
 #include "btadapter/model/batched_matmul.h"
 
+#include "runtime/cpu_gemm.h"
+
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
-
-#include <dlfcn.h>
 
 #include <limits>
 
 namespace btadapter {
 namespace {
 
-// CBLAS's row-major interface, looked up at run time in the BLAS that LibTorch loaded: linking one
-// ourselves could pick a different BLAS than LibTorch's (and would be a new dependency).
-enum : int { kRowMajor = 101, kNoTrans = 111, kTrans = 112 };
-using SgemmFn = void (*)(int order, int transa, int transb, int m, int n, int k, float alpha, const float* a, int lda,
-                         const float* b, int ldb, float beta, float* c, int ldc);
-
-SgemmFn cblas_sgemm_fn() {
-  static const auto fn = reinterpret_cast<SgemmFn>(dlsym(RTLD_DEFAULT, "cblas_sgemm"));
-  return fn;
-}
+using detail::kCblasNoTrans;
+using detail::kCblasTrans;
 
 // How BLAS reads the last two dims of x [..., R, C]: row-major with leading dimension `ld`, or the
 // row-major transpose of a tightly stored [C, R] matrix; `usable` is false when neither (then x is made
@@ -28,14 +20,14 @@ SgemmFn cblas_sgemm_fn() {
 // scores, bench/layer_ops.cpp: 18.9 against 1.7 ms).
 struct MatrixLayout {
   bool usable = false;
-  int trans = kNoTrans;
+  int trans = kCblasNoTrans;
   int64_t ld = 0;
 };
 
 MatrixLayout layout_of(const torch::Tensor& x) {
   const int64_t rows = x.size(-2), cols = x.size(-1), row_stride = x.stride(-2), col_stride = x.stride(-1);
-  if (col_stride == 1 && row_stride >= std::max<int64_t>(1, cols)) return {true, kNoTrans, row_stride};
-  if (row_stride == 1 && col_stride == std::max<int64_t>(1, rows)) return {true, kTrans, col_stride};
+  if (col_stride == 1 && row_stride >= std::max<int64_t>(1, cols)) return {true, kCblasNoTrans, row_stride};
+  if (row_stride == 1 && col_stride == std::max<int64_t>(1, rows)) return {true, kCblasTrans, col_stride};
   return {};
 }
 
@@ -72,9 +64,10 @@ torch::Tensor blas_batched_matmul(const torch::Tensor& a_in, const torch::Tensor
   const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, m * k * p));
   at::parallel_for(0, count, grain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      cblas_sgemm_fn()(kRowMajor, la.trans, lb.trans, static_cast<int>(m), static_cast<int>(p), static_cast<int>(k),
-                       alpha, a_data + matrix_offset(a, i), static_cast<int>(la.ld), b_data + matrix_offset(b, i),
-                       static_cast<int>(lb.ld), 0.0f, c_data + i * m * p, static_cast<int>(p));
+      detail::cblas_sgemm()(detail::kCblasRowMajor, la.trans, lb.trans, static_cast<int>(m), static_cast<int>(p),
+                            static_cast<int>(k), alpha, a_data + matrix_offset(a, i), static_cast<int>(la.ld),
+                            b_data + matrix_offset(b, i), static_cast<int>(lb.ld), 0.0f, c_data + i * m * p,
+                            static_cast<int>(p));
     }
   });
   return c;
@@ -106,7 +99,7 @@ bool fits_int(int64_t v) { return v <= std::numeric_limits<int>::max(); }
 
 }  // namespace
 
-bool has_direct_cpu_gemm() { return cblas_sgemm_fn() != nullptr; }
+bool has_direct_cpu_gemm() { return detail::cblas_sgemm() != nullptr; }
 
 torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b, double alpha) {
   TORCH_CHECK(a.dim() >= 3 && a.dim() == b.dim() && a.sizes().slice(0, a.dim() - 2) == b.sizes().slice(0, b.dim() - 2) &&

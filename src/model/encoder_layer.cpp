@@ -1,5 +1,7 @@
 #include "btadapter/model/encoder_layer.h"
 
+#include "btadapter/model/linear.h"
+
 #include <torch/torch.h>
 
 namespace btadapter {
@@ -16,23 +18,19 @@ namespace {
 constexpr double kQuickGeluSlope = 1.702;
 
 // fc2(quick_gelu(fc1(x))) without autograd: quick_gelu(z) = silu(1.702 z) / 1.702, and both scalings ride
-// on the GEMMs (addmm's alpha and beta), so the 4x-wide hidden activation is written once and passed over
+// on the GEMMs (linear's alpha and bias scale), so the 4x-wide hidden activation is written once and passed over
 // once (in-place SiLU) instead of five times; same values up to float rounding.
 torch::Tensor frozen_mlp(const ClipMlpImpl& mlp, const torch::Tensor& x) {
-  const auto rows = x.reshape({-1, x.size(-1)});
-  auto hidden = torch::addmm(mlp.fc1->bias, rows, mlp.fc1->weight.t(), kQuickGeluSlope, kQuickGeluSlope);
+  auto hidden = linear(x, mlp.fc1->weight, mlp.fc1->bias, kQuickGeluSlope, kQuickGeluSlope);
   torch::silu_(hidden);
-  auto out = torch::addmm(mlp.fc2->bias, hidden, mlp.fc2->weight.t(), 1.0, 1.0 / kQuickGeluSlope);
-  auto sizes = x.sizes().vec();
-  sizes.back() = out.size(-1);
-  return out.view(sizes);
+  return linear(hidden, mlp.fc2->weight, mlp.fc2->bias, 1.0 / kQuickGeluSlope, 1.0);
 }
 
 }  // namespace
 
 torch::Tensor ClipMlpImpl::forward(const torch::Tensor& x) {
   if (!torch::GradMode::is_enabled() && fc1->bias.defined() && fc2->bias.defined()) return frozen_mlp(*this, x);
-  return fc2->forward(quick_gelu(fc1->forward(x)));
+  return linear(quick_gelu(linear(x, fc1->weight, fc1->bias)), fc2->weight, fc2->bias);
 }
 
 torch::nn::LayerNorm make_layer_norm(int64_t width, double eps) {

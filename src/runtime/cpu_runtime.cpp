@@ -1,5 +1,7 @@
 #include "btadapter/runtime/cpu_runtime.h"
 
+#include "runtime/cpu_gemm.h"
+
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 
@@ -78,16 +80,20 @@ CpuRuntimeState configure_cpu_runtime(const CpuRuntimeOptions& options) {
   state.cores = available_cores();
   const BlasThreads blas = find_blas();
   state.blas = blas.name;
-  // Automatic choices give way to thread counts the user put in the environment.
+  state.onednn_gemm = detail::dnnl_sgemm() != nullptr;
+  // Automatic choices (see the header) give way to thread counts the user put in the environment.
+  const int share = std::max(1, state.cores / processes_per_machine());
+  const int auto_blas = state.onednn_gemm ? 1 : share;
+  const int auto_torch = state.onednn_gemm || !blas.set ? share : 1;
   if (options.blas_threads() > 0) {
     if (blas.set) blas.set(options.blas_threads());
   } else if (blas.set && !env_set(blas.env)) {
-    blas.set(std::max(1, state.cores / processes_per_machine()));
+    blas.set(auto_blas);
   }
   if (options.torch_threads() > 0) {
     at::set_num_threads(options.torch_threads());
-  } else if (blas.set && !env_set("OMP_NUM_THREADS")) {
-    at::set_num_threads(1);
+  } else if (!env_set("OMP_NUM_THREADS")) {
+    at::set_num_threads(auto_torch);
   }
   state.torch_threads = at::get_num_threads();
   state.blas_threads = blas.get ? blas.get() : -1;
@@ -98,7 +104,7 @@ CpuRuntimeState configure_cpu_runtime(const CpuRuntimeOptions& options) {
 std::string describe(const CpuRuntimeState& state) {
   return "cores " + std::to_string(state.cores) + ", LibTorch threads " + std::to_string(state.torch_threads) + ", " +
          state.blas + " threads " + (state.blas_threads < 0 ? std::string("?") : std::to_string(state.blas_threads)) +
-         ", freed memory " + (state.keeps_freed_memory ? "kept" : "returned to the system");
+         (state.onednn_gemm ? ", GEMMs on oneDNN" : "") + ", freed memory " + (state.keeps_freed_memory ? "kept" : "returned to the system");
 }
 
 }  // namespace btadapter

@@ -137,8 +137,8 @@ std::vector<Field> make_fields() {
   BT_KEY("run.seed", run.seed, "base random seed (rank r uses seed + r)");
   BT_KEY("run.log_every", run.log_every, "steps between progress lines and JSONL records");
   BT_KEY("run.text_cache_mb", run.text_cache_mb, "bound of the frozen text-feature cache in MiB, 0 = off");
-  BT_KEY("run.cpu_threads", run.cpu_threads, "CPU runs: LibTorch intra-op threads, 0 = automatic (1, or OMP_NUM_THREADS)");
-  BT_KEY("run.blas_threads", run.blas_threads, "CPU runs: BLAS threads, 0 = automatic (cores / local processes, or OPENBLAS_NUM_THREADS)");
+  BT_KEY("run.cpu_threads", run.cpu_threads, "CPU runs: LibTorch intra-op threads, 0 = automatic (cores / local processes with oneDNN GEMMs, else 1; or OMP_NUM_THREADS)");
+  BT_KEY("run.blas_threads", run.blas_threads, "CPU runs: BLAS threads, 0 = automatic (1 with oneDNN GEMMs, else cores / local processes; or OPENBLAS_NUM_THREADS)");
   BT_KEY("run.keep_freed_memory", run.keep_freed_memory, "CPU runs: keep freed memory in the process (no page faults on reuse)");
 
   BT_CHOICE("dist.backend", dist.backend, "collective transport; auto = nccl on CUDA, gloo on CPU", "auto", "gloo", "nccl");

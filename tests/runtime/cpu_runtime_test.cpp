@@ -7,6 +7,7 @@
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <malloc.h>
 
@@ -21,6 +22,24 @@ TEST(CpuRuntime, AppliesAndReportsThreadCounts) {
   EXPECT_EQ(state.blas, "openblas");
   EXPECT_EQ(state.blas_threads, 1);
   EXPECT_NE(describe(state).find("LibTorch threads 1, openblas threads 1"), std::string::npos) << describe(state);
+}
+
+TEST(CpuRuntime, AutomaticChoiceGivesTheCoresToLibTorchWhenOneDnnRunsTheGemms) {
+  // ctest sets both variables (and the environment would win over the automatic choice).
+  unsetenv("OMP_NUM_THREADS");
+  unsetenv("OPENBLAS_NUM_THREADS");
+  unsetenv("LOCAL_WORLD_SIZE");
+  const auto state = configure_cpu_runtime();
+  // Debian's LibTorch loads oneDNN: every core for LibTorch's pool (oneDNN's GEMMs run there), one for BLAS.
+  ASSERT_TRUE(state.onednn_gemm);
+  EXPECT_EQ(state.torch_threads, state.cores);
+  EXPECT_EQ(state.blas_threads, 1);
+  EXPECT_NE(describe(state).find("GEMMs on oneDNN"), std::string::npos) << describe(state);
+  // Two processes on this machine share the cores.
+  setenv("LOCAL_WORLD_SIZE", "2", 1);
+  EXPECT_EQ(configure_cpu_runtime().torch_threads, std::max(1, state.cores / 2));
+  unsetenv("LOCAL_WORLD_SIZE");
+  configure_cpu_runtime(CpuRuntimeOptions().torch_threads(1).blas_threads(1));
 }
 
 TEST(CpuRuntime, KeptFreedMemoryServesLargeBlocksFromTheHeap) {
