@@ -5,7 +5,10 @@
 
 #include "btadapter/api/video_encoding.h"
 #include "btadapter/btadapter.h"
+#include "btadapter/eval/results_json.h"
 #include "btadapter/io/safetensors.h"
+
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <string>
@@ -46,6 +49,26 @@ Embeddings embed_for_eval(const Model& model, const EmbeddingInputs& inputs);
 /// short side, truncation, skip policy, cache use.
 std::string eval_settings_json(const Model& model, const EmbeddingInputs& inputs, bool from_cache,
                                const std::string& extra_json_object = "{}");
+
+/// The results record as both runners fill it: dataset (the preset's name, else the annotation format),
+/// model, skipped videos, and the settings with `extra` (runner-specific entries) plus the run's
+/// annotation hash and timings. `Result` is RetrievalEvalResult or RecognitionEvalResult.
+template <typename Result>
+EvalResults results_record(const Model& model, const std::string& dataset, const EmbeddingInputs& inputs,
+                           const Result& result, nlohmann::json extra) {
+  EvalResults out;
+  out.dataset = dataset.empty() ? inputs.format : dataset;
+  out.model_path = model.path();
+  out.model_sha256 = result.model_sha256;
+  out.videos_skipped = static_cast<int64_t>(result.skipped_videos.size());
+  out.skipped_videos = result.skipped_videos;
+  extra["annotations_sha256"] = result.annotations_sha256;
+  extra["encode_seconds"] = result.encode_seconds;
+  extra["decode_wait_seconds"] = result.decode_wait_seconds;
+  extra["total_seconds"] = result.total_seconds;
+  out.config_json = eval_settings_json(model, inputs, result.from_cache, extra.dump());
+  return out;
+}
 
 /// "Xm Ys" style seconds for logs.
 std::string format_seconds(double seconds);

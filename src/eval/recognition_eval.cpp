@@ -138,23 +138,13 @@ RecognitionEvalResult run_recognition_eval(const Model& model, const Recognition
 
 EvalResults recognition_eval_results(const Model& model, const RecognitionEvalOptions& options,
                                      const RecognitionEvalResult& result) {
-  EvalResults out;
-  out.dataset = options.dataset().empty() ? options.format() : options.dataset();
-  out.model_path = model.path();
-  out.model_sha256 = result.model_sha256;
-  out.videos_skipped = static_cast<int64_t>(result.skipped_videos.size());
-  out.skipped_videos = result.skipped_videos;
   const json extra{{"class_names", options.class_names()},
                    {"templates", options.templates()},
                    {"humanize_names", options.humanize_names()},
                    {"top_ks", options.metrics().top_ks()},
-                   {"ties", to_string(options.metrics().ties())},
-                   {"annotations_sha256", result.annotations_sha256},
-                   {"encode_seconds", result.encode_seconds},
-                   {"decode_wait_seconds", result.decode_wait_seconds},
-                   {"total_seconds", result.total_seconds}};
-  const detail::EmbeddingInputs in = embedding_inputs(options, {}, {});
-  out.config_json = detail::eval_settings_json(model, in, result.from_cache, extra.dump());
+                   {"ties", to_string(options.metrics().ties())}};
+  const detail::EmbeddingInputs inputs = embedding_inputs(options, {}, {});
+  EvalResults out = detail::results_record(model, options.dataset(), inputs, result, extra);
   out.recognition = result.metrics;
   return out;
 }

@@ -114,21 +114,9 @@ RetrievalEvalResult run_retrieval_eval(const Model& model, const RetrievalEvalOp
 
 EvalResults retrieval_eval_results(const Model& model, const RetrievalEvalOptions& options,
                                    const RetrievalEvalResult& result) {
-  EvalResults out;
-  out.dataset = options.dataset().empty() ? options.format() : options.dataset();
-  out.model_path = model.path();
-  out.model_sha256 = result.model_sha256;
-  out.videos_skipped = static_cast<int64_t>(result.skipped_videos.size());
-  out.skipped_videos = result.skipped_videos;
-  const RetrievalSet none;
-  detail::EmbeddingInputs in = embedding_inputs(options, none);
-  const json extra{{"metrics", metrics_options_json(options.metrics())},
-                   {"texts_dropped", result.texts_dropped},
-                   {"annotations_sha256", result.annotations_sha256},
-                   {"encode_seconds", result.encode_seconds},
-                   {"decode_wait_seconds", result.decode_wait_seconds},
-                   {"total_seconds", result.total_seconds}};
-  out.config_json = detail::eval_settings_json(model, in, result.from_cache, extra.dump());
+  const json extra{{"metrics", metrics_options_json(options.metrics())}, {"texts_dropped", result.texts_dropped}};
+  const detail::EmbeddingInputs inputs = embedding_inputs(options, RetrievalSet{});
+  EvalResults out = detail::results_record(model, options.dataset(), inputs, result, extra);
   out.retrieval = result.metrics;
   return out;
 }

@@ -19,17 +19,6 @@ namespace {
 using namespace btadapter::testing;
 namespace fs = std::filesystem;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 torch::Tensor fixture_video() {
   return io::read_safetensors(shared_path("fixtures/parity/tiny_a/inputs.safetensors").string()).at("video");
 }

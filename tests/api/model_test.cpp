@@ -34,18 +34,6 @@ std::vector<std::string> fixture_texts() {
   return texts;
 }
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 TEST(ApiModel, OfficialWeightsReproduceTheOfficialEmbeddings) {
   const auto model = Model::load(tiny_official(), tiny_options());
   EXPECT_EQ(model->config().adapter.depth, 2);

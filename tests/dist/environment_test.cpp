@@ -3,6 +3,7 @@
 #include <map>
 
 #include "btadapter/dist/environment.h"
+#include "support/test_support.h"
 
 using namespace btadapter::dist;
 
@@ -16,13 +17,8 @@ EnvLookup env_of(std::map<std::string, std::string> vars) {
   };
 }
 
-std::string error_of(const std::map<std::string, std::string>& vars) {
-  try {
-    environment_from_env(env_of(vars));
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "no error";
+std::string environment_error(const std::map<std::string, std::string>& vars) {
+  return btadapter::testing::error_of([&] { environment_from_env(env_of(vars)); });
 }
 
 }  // namespace
@@ -47,20 +43,20 @@ TEST(DistEnvironment, TorchrunVariables) {
 }
 
 TEST(DistEnvironment, TorchrunErrorsNameTheVariable) {
-  EXPECT_NE(error_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "0"}, {"MASTER_ADDR", "h"}})
+  EXPECT_NE(environment_error({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "0"}, {"MASTER_ADDR", "h"}})
                 .find("MASTER_PORT is not set"),
             std::string::npos);
-  EXPECT_NE(error_of({{"RANK", "x1"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "0"}})
+  EXPECT_NE(environment_error({{"RANK", "x1"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "0"}})
                 .find("RANK: expected an integer, got 'x1'"),
             std::string::npos);
-  EXPECT_NE(error_of({{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "0"}})
+  EXPECT_NE(environment_error({{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "0"}})
                 .find("RANK: expected a rank in [0, 2), got 2"),
             std::string::npos);
-  EXPECT_NE(error_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "0"}, {"MASTER_ADDR", "h"},
+  EXPECT_NE(environment_error({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "0"}, {"MASTER_ADDR", "h"},
                       {"MASTER_PORT", "70000"}})
                 .find("MASTER_PORT: expected a TCP port in 1..65535, got 70000"),
             std::string::npos);
-  EXPECT_NE(error_of({{"WORLD_SIZE", "1"}}).find("RANK is not set"), std::string::npos);
+  EXPECT_NE(environment_error({{"WORLD_SIZE", "1"}}).find("RANK is not set"), std::string::npos);
 }
 
 TEST(DistEnvironment, SlurmUsesTheFirstNodeAndAJobPort) {
@@ -84,7 +80,7 @@ TEST(DistEnvironment, SlurmHonoursMasterAddrAndTheOlderNodelistName) {
       env_of({{"SLURM_PROCID", "1"}, {"SLURM_NTASKS", "2"}, {"SLURM_LOCALID", "0"}, {"SLURM_NODELIST", "a1,b2"}}));
   EXPECT_EQ(older.master_addr, "a1");
   EXPECT_EQ(older.master_port, 29500);
-  EXPECT_NE(error_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_LOCALID", "0"}})
+  EXPECT_NE(environment_error({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_LOCALID", "0"}})
                 .find("neither MASTER_ADDR nor SLURM_JOB_NODELIST"),
             std::string::npos);
 }

@@ -9,15 +9,7 @@
 namespace {
 
 using namespace btadapter::eval;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "";
-}
+using btadapter::testing::error_of;
 
 TEST(CurvePlot, ReadsSeriesKeepingTheLastRecordOfAStep) {
   btadapter::testing::TempDir dir;

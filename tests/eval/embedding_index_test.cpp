@@ -8,6 +8,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter::eval;
+using btadapter::testing::error_of;
 namespace io = btadapter::io;
 
 namespace {
@@ -47,15 +48,6 @@ SearchResult brute_force(const torch::Tensor& rows, const torch::Tensor& ids, co
     }
   }
   return out;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "(no error)";
 }
 
 #define EXPECT_ERROR(statement, text)                                     \

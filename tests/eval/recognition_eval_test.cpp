@@ -16,17 +16,6 @@ namespace {
 using namespace btadapter::testing;
 namespace fs = std::filesystem;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 /// Five videos of three classes in a UCF101-style list (tab-separated, 1-based labels).
 struct Fixture {
   TempDir dir;

@@ -8,6 +8,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter::eval;
+using btadapter::testing::error_of;
 
 namespace {
 
@@ -23,15 +24,6 @@ EvalResults retrieval_results() {
   r.skipped_videos = {"video1.mp4", "bad\xff.mp4"};
   r.retrieval = compute_retrieval_metrics(sim);
   return r;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "(no error)";
 }
 
 }  // namespace

@@ -18,17 +18,6 @@ namespace {
 using namespace btadapter::testing;
 namespace fs = std::filesystem;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 /// Four videos, five captions (video1 has two), in MSR-VTT's JSON dict format.
 struct Fixture {
   TempDir dir;

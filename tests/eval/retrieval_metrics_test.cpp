@@ -8,6 +8,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter::eval;
+using btadapter::testing::error_of;
 
 namespace {
 
@@ -114,15 +115,6 @@ void expect_official_numbers(const RetrievalMetrics& m, std::vector<int64_t> ind
   const size_t h = ind.size() / 2;
   const double median = ind.size() % 2 ? double(ind[h]) : (double(ind[h - 1]) + double(ind[h])) / 2;
   EXPECT_EQ(m.t2v.median_rank, median + 1);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "(no error)";
 }
 
 }  // namespace

@@ -12,16 +12,7 @@
 
 namespace btadapter::io::testing {
 
-/// The message of the c10::Error that `fn` throws ("<no error>" when it returns normally).
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "<no error>";
-}
+using btadapter::testing::error_of;
 
 /// A tensor file of the tiny_a parity fixture.
 inline TensorMap tiny_a(const std::string& name) {
@@ -50,6 +41,6 @@ inline void expect_identical(const TensorMap& actual, const TensorMap& expected)
 /// EXPECT that `statement` throws a c10::Error whose message contains `text`.
 #define EXPECT_ERROR_CONTAINS(statement, text)                                                  \
   do {                                                                                          \
-    const std::string bt_msg_ = btadapter::io::testing::error_of([&] { statement; });           \
+    const std::string bt_msg_ = btadapter::testing::error_of([&] { statement; });           \
     EXPECT_NE(bt_msg_.find(text), std::string::npos) << "message: " << bt_msg_;                 \
   } while (0)

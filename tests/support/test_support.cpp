@@ -65,6 +65,17 @@ CommandResult run_command(const std::string& command) {
   return result;
 }
 
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   if (a.numel() == 0) return 0.0;
   return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();

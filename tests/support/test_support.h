@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace btadapter::testing {
@@ -42,6 +43,10 @@ struct CommandResult {
   std::string output;
 };
 CommandResult run_command(const std::string& command);
+
+/// The message of what `f` throws: a c10::Error without its backtrace, or std::exception::what();
+/// "(no error)" when `f` returns normally.
+std::string error_of(const std::function<void()>& f);
 
 /// Max |a - b| over all elements (as double).
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b);

@@ -9,6 +9,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter;
+using btadapter::testing::error_of;
 using namespace btadapter::train;
 namespace fs = std::filesystem;
 
@@ -70,15 +71,6 @@ void expect_identical(Tiny& a, Tiny& b) {
   auto pa = a.named_parameters();
   auto pb = b.named_parameters();
   for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "no error";
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "btadapter/train/lr_schedule.h"
+#include "support/test_support.h"
 
 using namespace btadapter::train;
 
@@ -81,14 +82,7 @@ TEST(WarmupCosineSchedule, NoWarmupAndAFloor) {
 }
 
 TEST(WarmupCosineSchedule, BadOptionsNameTheKey) {
-  auto message = [](WarmupCosineOptions o) {
-    try {
-      WarmupCosineSchedule s(o);
-    } catch (const c10::Error& e) {
-      return std::string(e.what_without_backtrace());
-    }
-    return std::string("no error");
-  };
+  auto message = [](WarmupCosineOptions o) { return btadapter::testing::error_of([&] { WarmupCosineSchedule s(o); }); };
   EXPECT_NE(message(WarmupCosineOptions(0)).find("iters_per_epoch must be >= 1"), std::string::npos);
   EXPECT_NE(message(WarmupCosineOptions(10).warmup_start_factor(1.5)).find("schedule.warmup_start_factor"),
             std::string::npos);

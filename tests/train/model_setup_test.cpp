@@ -10,6 +10,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter;
+using btadapter::testing::error_of;
 using btadapter::testing::shared_path;
 using btadapter::testing::TempDir;
 
@@ -26,15 +27,6 @@ train::ModelSection fixture_section(const std::string& file) {
   s.config.adapter.depth = 2;
   s.gradient_checkpointing = false;
   return s;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "(no error)";
 }
 
 bool is_branch_name(const std::string& name) {

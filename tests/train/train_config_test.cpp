@@ -9,18 +9,10 @@
 #include "support/test_support.h"
 
 using namespace btadapter;
+using btadapter::testing::error_of;
 using namespace btadapter::train;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "no error";
-}
 
 std::string config_path(const std::string& name) {
   return (btadapter::testing::source_dir() / "configs" / name).string();
