@@ -8,8 +8,8 @@
 ///   linear layers there), the automatic choice is every core for LibTorch and one BLAS thread (BLAS then
 ///   only serves attention's small per-head products, spread over LibTorch's threads by batched_matmul).
 ///   Without it, one LibTorch thread and the cores for the BLAS. Measured on 2 cores (small training shape,
-///   bench/train_step.cpp, videos/s): with oneDNN 2 LibTorch + 1 BLAS threads 25.7, 2 + 2: 23.5, 1 + 2:
-///   17.4; all on OpenBLAS: 1 + 2: 17.0, 2 + 2: 7.9, 1 + 1: 12.0. Cores are shared among the processes of
+///   bench/train_step.cpp, videos/s): with oneDNN 2 LibTorch + 1 BLAS threads 31.2, 2 + 2: 28.1, 1 + 2:
+///   19.8; all on OpenBLAS: 1 + 2: 17.0, 2 + 2: 7.9, 1 + 1: 12.0. Cores are shared among the processes of
 ///   a multi-process run (LOCAL_WORLD_SIZE). Thread counts set in the environment win over the automatic
 ///   choice. On larger machines, measure with `bench_train_step --threads N --blas-threads M`.
 /// - Keeping freed memory. glibc hands large blocks (mmap) back to the kernel when they are freed, so
