@@ -65,10 +65,10 @@ nlohmann::ordered_json frozen_mlp(const std::string& name, int64_t rows, int64_t
 
 // x [rows, in] W^T + b: before with the previous thread choice and ATen's GEMM (OpenBLAS), after with the
 // current automatic one and btadapter::linear; leaves the current choice in effect.
-nlohmann::ordered_json linear_products(const std::string& name, int64_t rows, int64_t in, int64_t out, int repeats) {
+nlohmann::ordered_json linear_products(const std::string& name, int64_t rows, int64_t in, int64_t out, int repeats,
+                                       int cores) {
   torch::NoGradGuard no_grad;
   const auto x = torch::randn({rows, in}), weight = torch::randn({out, in}), bias = torch::randn({out});
-  const int cores = btadapter::configure_cpu_runtime().cores;
   btadapter::configure_cpu_runtime(btadapter::CpuRuntimeOptions().torch_threads(1).blas_threads(cores));
   const double before = median_ms(repeats, [&] { torch::linear(x, weight, bias); });
   btadapter::configure_cpu_runtime();
@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     const auto runtime = btadapter::configure_cpu_runtime();
+    const int cores = runtime.cores;
     nlohmann::ordered_json out{{"cpu_runtime", btadapter::describe(runtime)},
                                {"direct_cpu_gemm", btadapter::has_direct_cpu_gemm()},
                                {"onednn_gemm", btadapter::has_onednn_gemm()}};
@@ -95,10 +96,11 @@ int main(int argc, char** argv) {
                   attention_scores("vitb16: temporal attention scores [236x12, 8x64]", 236, 12, 8, 64, repeats),
                   frozen_mlp("small: frozen MLP [3200 x 256 -> 1024]", 3200, 256, repeats),
                   frozen_mlp("vitb16: frozen MLP [6304 x 768 -> 3072]", 6304, 768, repeats / 4 + 1),
-                  linear_products("small: q, k, v projection [3200 x 256 -> 768]", 3200, 256, 768, repeats),
-                  linear_products("small: MLP fc2 [3200 x 1024 -> 256]", 3200, 1024, 256, repeats),
-                  linear_products("vitb16: q, k, v projection [6304 x 768 -> 2304]", 6304, 768, 2304, repeats / 4 + 1),
-                  linear_products("vitb16: MLP fc1 [6304 x 768 -> 3072]", 6304, 768, 3072, repeats / 4 + 1)};
+                  linear_products("small: q, k, v projection [3200 x 256 -> 768]", 3200, 256, 768, repeats, cores),
+                  linear_products("small: MLP fc2 [3200 x 1024 -> 256]", 3200, 1024, 256, repeats, cores),
+                  linear_products("vitb16: q, k, v projection [6304 x 768 -> 2304]", 6304, 768, 2304,
+                                  repeats / 4 + 1, cores),
+                  linear_products("vitb16: MLP fc1 [6304 x 768 -> 3072]", 6304, 768, 3072, repeats / 4 + 1, cores)};
     std::cout << out.dump() << std::endl;
     return 0;
   } catch (const c10::Error& e) {

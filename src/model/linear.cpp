@@ -84,7 +84,8 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
   if (onednn_applies(x, weight, bias)) {
     // Function::apply takes defined tensors only; an empty bias stands for none (a real one has N > 0
     // elements unless the product is empty in N, where both are the same).
-    return OnednnLinear::apply(x, weight, bias.defined() ? bias : torch::empty({0}, weight.options()), alpha, bias_scale);
+    const auto bias_or_empty = bias.defined() ? bias : torch::empty({0}, weight.options());
+    return OnednnLinear::apply(x, weight, bias_or_empty, alpha, bias_scale);
   }
   const auto rows = x.reshape({-1, x.size(-1)});
   if (bias.defined()) return with_last_dim(x, torch::addmm(bias, rows, weight.t(), bias_scale, alpha));

@@ -104,7 +104,8 @@ CpuRuntimeState configure_cpu_runtime(const CpuRuntimeOptions& options) {
 std::string describe(const CpuRuntimeState& state) {
   return "cores " + std::to_string(state.cores) + ", LibTorch threads " + std::to_string(state.torch_threads) + ", " +
          state.blas + " threads " + (state.blas_threads < 0 ? std::string("?") : std::to_string(state.blas_threads)) +
-         (state.onednn_gemm ? ", GEMMs on oneDNN" : "") + ", freed memory " + (state.keeps_freed_memory ? "kept" : "returned to the system");
+         (state.onednn_gemm ? ", GEMMs on oneDNN" : "") + ", freed memory " +
+         (state.keeps_freed_memory ? "kept" : "returned to the system");
 }
 
 }  // namespace btadapter
