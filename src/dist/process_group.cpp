@@ -48,6 +48,26 @@ std::string seconds(std::chrono::steady_clock::duration d) {
 
 std::string heartbeat_key(int rank) { return "btadapter/heartbeat/" + std::to_string(rank); }
 
+std::string connected_key(int rank) { return "btadapter/connected/" + std::to_string(rank); }
+
+// A rank's transport is ready before its peers have finished their side of the handshake; one that
+// returned and closed its group at once would cut a peer's half-read connection ("Connection closed by
+// peer"). Like torch.distributed's store-based barrier, no rank leaves the rendezvous before all arrive.
+void wait_for_every_rank(c10d::Store& store, int rank, int world_size) {
+  store.set(connected_key(rank), std::vector<uint8_t>{1});
+  std::vector<std::string> keys;
+  for (int r = 0; r < world_size; ++r) keys.push_back(connected_key(r));
+  try {
+    store.wait(keys);
+  } catch (const std::exception&) {
+    std::string missing;
+    for (int r = 0; r < world_size; ++r) {
+      if (!store.check({connected_key(r)})) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+    }
+    TORCH_CHECK(false, "every rank connected its transport except rank(s) ", missing);
+  }
+}
+
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
 }
@@ -269,6 +289,7 @@ std::shared_ptr<ProcessGroup> connect(std::function<c10::intrusive_ptr<c10d::Sto
     impl->store = make_store();
     impl->store->setTimeout(options.timeout());
     impl->transport = make_transport(impl->store, rank, world_size, options, host);
+    wait_for_every_rank(*impl->store, rank, world_size);
   } catch (const std::exception& e) {
     TORCH_CHECK(false, impl->prefix(), "rendezvous at ", rendezvous, " failed (timeout ",
                 seconds(options.timeout()), "): ", message_of(e), ". Check that all ", world_size,
