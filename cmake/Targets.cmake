@@ -1,5 +1,15 @@
 # Helpers shared by the library, tools, tests and benchmarks.
 
+# A clean build spends most of its time instantiating the same torch and JSON templates in every source
+# file; a unity build compiles the library as a few large translation units that share them.
+set(BTADAPTER_UNITY_BATCH_SIZE 16 CACHE STRING "Library sources per unity translation unit")
+function(btadapter_use_unity_build target)
+  set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${BTADAPTER_UNITY_BATCH_SIZE})
+  # In a unity file every source is an included file, so GCC takes their anonymous-namespace members of
+  # Impl structs for header types that leak internal linkage; they are not.
+  target_compile_options(${target} PRIVATE -Wno-subobject-linkage)
+endfunction()
+
 # Executables (tools, benchmarks, tests) hold argument parsing, printing and test logic; the work runs in
 # the library, which keeps the build type's optimisation. Compiling them without optimisation halves their
 # build time, which is most of CI's (a tool: 55 s at -O3, 28 s at -O0 on this 2-core machine).

@@ -9,7 +9,7 @@
 namespace btadapter::eval {
 namespace {
 
-constexpr const char* kFormat = "btadapter.embedding_cache";
+constexpr const char* kCacheFormat = "btadapter.embedding_cache";
 constexpr const char* kVersion = "1";
 constexpr const char* kKeyPrefix = "key.";
 
@@ -45,7 +45,7 @@ void write_embedding_cache(const std::string& path, const EmbeddingCache& cache)
   TORCH_CHECK(cache.video_embeddings.size(1) == cache.text_embeddings.size(1), "embedding cache '", path,
               "': expected video and text embeddings of one width, got ", cache.video_embeddings.size(1), " and ",
               cache.text_embeddings.size(1));
-  io::Metadata metadata{{"format", kFormat},
+  io::Metadata metadata{{"format", kCacheFormat},
                         {"format_version", kVersion},
                         {"videos", nlohmann::json(cache.videos).dump()},
                         {"skipped_videos", nlohmann::json(cache.skipped_videos).dump()}};
@@ -58,7 +58,7 @@ void write_embedding_cache(const std::string& path, const EmbeddingCache& cache)
 EmbeddingCache read_embedding_cache(const std::string& path) {
   io::Metadata metadata;
   io::TensorMap tensors = io::read_safetensors(path, &metadata);
-  TORCH_CHECK(require(metadata, "format", path) == kFormat, "embedding cache '", path, "': expected format '", kFormat,
+  TORCH_CHECK(require(metadata, "format", path) == kCacheFormat, "embedding cache '", path, "': expected format '", kCacheFormat,
               "', got '", metadata.at("format"), "'");
   TORCH_CHECK(require(metadata, "format_version", path) == kVersion, "embedding cache '", path,
               "': expected format_version ", kVersion, ", got '", metadata.at("format_version"), "'");

@@ -9,7 +9,7 @@
 namespace btadapter::eval {
 namespace {
 
-constexpr char kFormat[] = "btadapter.embedding_index";
+constexpr char kIndexFormat[] = "btadapter.embedding_index";
 constexpr char kFormatVersion[] = "1";
 constexpr char kFlatInnerProduct[] = "flat_ip";
 
@@ -163,7 +163,7 @@ void write_index(const EmbeddingIndex& index, const std::string& path, const io:
   TORCH_CHECK(flat != nullptr, "write_index: expected a FlatInnerProductIndex, got another index type (for '",
               path, "')");
   auto [embeddings, ids] = flat->snapshot();
-  io::Metadata meta = {{"format", kFormat},
+  io::Metadata meta = {{"format", kIndexFormat},
                        {"format_version", kFormatVersion},
                        {"index_type", kFlatInnerProduct},
                        {"dim", std::to_string(flat->dim())},
@@ -184,7 +184,7 @@ std::unique_ptr<EmbeddingIndex> read_index(const std::string& path, torch::Devic
                 "' (not an index written by write_index?)");
     return it->second;
   };
-  TORCH_CHECK(field("format") == kFormat, "read_index: expected format '", kFormat, "' in '", path, "', got '",
+  TORCH_CHECK(field("format") == kIndexFormat, "read_index: expected format '", kIndexFormat, "' in '", path, "', got '",
               field("format"), "'");
   TORCH_CHECK(field("format_version") == kFormatVersion, "read_index: expected format_version ", kFormatVersion,
               " in '", path, "', got '", field("format_version"), "'");

@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 using TensorMap = std::map<std::string, torch::Tensor>;
 using Metadata = std::map<std::string, std::string>;
 
-constexpr const char* kFormat = "btadapter-checkpoint";
+constexpr const char* kCheckpointFormat = "btadapter-checkpoint";
 constexpr const char* kVersion = "1";
 
 // LibTorch keys optimizer state by the parameter's TensorImpl: as its printed address in 1.x, as the
@@ -87,7 +87,7 @@ TrainingProgress parse_progress(const Metadata& metadata, const std::string& pat
     TORCH_CHECK(it != metadata.end(), "checkpoint '", path, "' has no '", key, "' metadata");
     return it->second;
   };
-  TORCH_CHECK(field("format") == kFormat, "checkpoint '", path, "' is not a btadapter checkpoint (format '",
+  TORCH_CHECK(field("format") == kCheckpointFormat, "checkpoint '", path, "' is not a btadapter checkpoint (format '",
               field("format"), "')");
   TORCH_CHECK(field("version") == kVersion, "checkpoint '", path, "' has format version ", field("version"),
               ", this build reads version ", kVersion);
@@ -192,7 +192,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
     if (c.rng[r].cpu.defined()) tensors[prefix + "cpu"] = c.rng[r].cpu;
     for (size_t i = 0; i < c.rng[r].cuda.size(); ++i) tensors[prefix + "cuda" + std::to_string(i)] = c.rng[r].cuda[i];
   }
-  Metadata metadata{{"format", kFormat},
+  Metadata metadata{{"format", kCheckpointFormat},
                     {"version", kVersion},
                     {"progress", progress_json(c.progress)},
                     {"loader_state", c.progress.loader_state},

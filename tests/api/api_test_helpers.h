@@ -15,9 +15,6 @@
 
 namespace btadapter::testing {
 
-/// CLIP's BPE vocabulary (fixture).
-inline std::string clip_vocab() { return shared_path("fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz").string(); }
-
 /// tiny_a: BT-Adapter depth 2 with learned fusion on a 6-layer, 64-wide ViT (patch 8, 32 px) and a 3-layer,
 /// 16-wide text tower; heads do not follow width / 64, so they are given.
 inline std::string tiny_official() { return shared_path("fixtures/parity/tiny_a/official_checkpoint.pth").string(); }

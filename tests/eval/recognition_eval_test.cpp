@@ -17,13 +17,13 @@ using namespace btadapter::testing;
 namespace fs = std::filesystem;
 
 /// Five videos of three classes in a UCF101-style list (tab-separated, 1-based labels).
-struct Fixture {
+struct RecognitionFixture {
   TempDir dir;
   std::string list = (dir / "test.tsv").string();
   std::string classes = (dir / "classes.txt").string();
   std::string root = (dir / "videos").string();
   std::vector<int64_t> labels{0, 1, 2, 2, 1};
-  Fixture() {
+  RecognitionFixture() {
     fs::create_directories(root);
     std::string rows;
     for (size_t i = 0; i < labels.size(); ++i) {
@@ -48,7 +48,7 @@ TEST(RecognitionEval, ClassNamesAndTemplates) {
 }
 
 TEST(RecognitionEval, MatchesABruteForceEvaluation) {
-  Fixture f;
+  RecognitionFixture f;
   const auto model = Model::load(tiny_official(), tiny_options());
   const std::vector<std::string> templates{"a video of {}.", "{}"};
   auto options = RecognitionEvalOptions(f.list, "ucf101", f.classes)
@@ -89,7 +89,7 @@ TEST(RecognitionEval, MatchesABruteForceEvaluation) {
 }
 
 TEST(RecognitionEval, BadInputsGiveClearErrors) {
-  Fixture f;
+  RecognitionFixture f;
   const auto model = Model::load(tiny_clip(), tiny_options());
   write_text((f.dir / "two.txt").string(), "a\nb\n");  // label 3 is out of range
   const std::string too_few = error_of([&] {
@@ -102,7 +102,7 @@ TEST(RecognitionEval, BadInputsGiveClearErrors) {
 }
 
 TEST(BtEvalRecognition, EndToEnd) {
-  Fixture f;
+  RecognitionFixture f;
   const std::string out = (f.dir / "results.json").string();
   const auto r = run_command(tool_path("bt_eval_recognition").string() + " -m " + tiny_clip() + " --vocab " +
                              clip_vocab() + " --vision-heads 4 --text-heads 2 -d ucf101 -a " + f.list + " -c " +

@@ -19,12 +19,12 @@ using namespace btadapter::testing;
 namespace fs = std::filesystem;
 
 /// Four videos, five captions (video1 has two), in MSR-VTT's JSON dict format.
-struct Fixture {
+struct RetrievalFixture {
   TempDir dir;
   std::string annotations = (dir / "test.json").string();
   std::string root = (dir / "videos").string();
   std::vector<std::string> captions{"a red bar sweeps right", "a blue field", "a bar on blue", "green", "a bright bar"};
-  Fixture() {
+  RetrievalFixture() {
     fs::create_directories(root);
     for (int v = 0; v < 4; ++v) write_test_video(root + "/video" + std::to_string(v) + ".mp4", v);
     write_text(annotations, R"({"video0.mp4": ["a red bar sweeps right"], "video1.mp4": ["a blue field", "a bar on blue"],
@@ -33,7 +33,7 @@ struct Fixture {
   std::string video(int v) const { return root + "/video" + std::to_string(v) + ".mp4"; }
 };
 
-RetrievalEvalOptions options_for(const Fixture& f) {
+RetrievalEvalOptions options_for(const RetrievalFixture& f) {
   return RetrievalEvalOptions(f.annotations, "msrvtt-json")
       .root(f.root)
       .dataset("test")
@@ -41,7 +41,7 @@ RetrievalEvalOptions options_for(const Fixture& f) {
 }
 
 TEST(RetrievalEval, MatchesABruteForceEvaluation) {
-  Fixture f;
+  RetrievalFixture f;
   const auto model = Model::load(tiny_official(), tiny_options());
   const auto r = run_retrieval_eval(*model, options_for(f));
   ASSERT_EQ(r.videos.size(), 4u);
@@ -82,7 +82,7 @@ TEST(RetrievalEval, MatchesABruteForceEvaluation) {
 }
 
 TEST(RetrievalEval, InjectedEmbeddingsGiveTheKnownAnswerWithoutDecoding) {
-  Fixture f;
+  RetrievalFixture f;
   const auto model = Model::load(tiny_official(), tiny_options());
   const std::string cache_path = (f.dir / "cache.safetensors").string();
   auto options = options_for(f).embeddings_cache(cache_path);
@@ -123,7 +123,7 @@ TEST(RetrievalEval, InjectedEmbeddingsGiveTheKnownAnswerWithoutDecoding) {
 }
 
 TEST(RetrievalEval, UnreadableVideosAreAnErrorOrSkippedAndCounted) {
-  Fixture f;
+  RetrievalFixture f;
   write_text(f.video(1), "not a video");
   const auto model = Model::load(tiny_official(), tiny_options());
   const std::string error = error_of([&] { run_retrieval_eval(*model, options_for(f)); });
@@ -205,7 +205,7 @@ TEST(BtEvalRetrieval, SyntheticPairsGiveTheKnownDirectionAnswers) {
 }
 
 TEST(BtEvalRetrieval, EndToEndWithAllOutputs) {
-  Fixture f;
+  RetrievalFixture f;
   const std::string model = (f.dir / "m.safetensors").string();
   const std::string base = tool_path("bt_eval_retrieval").string() + " -a " + f.annotations + " -r " + f.root;
   // Import the official fixture first (bt_export), so the evaluation needs no head or vocabulary flags.

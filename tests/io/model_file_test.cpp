@@ -12,7 +12,7 @@ using btadapter::testing::TempDir;
 
 namespace {
 
-ModelConfig tiny_config() {
+ModelConfig model_file_config() {
   ModelConfig c;
   c.embed_dim = 32;
   c.vision.width = 64;
@@ -38,7 +38,7 @@ TEST(ModelFile, RoundTripsConfigTensorsAndMetadata) {
   TensorMap tensors = to_canonical(tiny_a("weights_hf.safetensors"));
   const TensorMap adapter = to_canonical(tiny_a("adapter.safetensors"));
   tensors.insert(adapter.begin(), adapter.end());
-  const ModelConfig config = tiny_config();
+  const ModelConfig config = model_file_config();
   save_model_file(path, config, tensors, {{"source", "unit test"}});
 
   const ModelFile file = load_model_file(path);
@@ -62,7 +62,7 @@ TEST(ModelFile, PlainOrDamagedMetadataIsRejectedWithTheFileName) {
                                                "'btadapter.config' is missing");
   EXPECT_ERROR_CONTAINS(read_model_config(path), "metadata key 'btadapter.config' is missing");
 
-  const std::string json = model_config_to_json(tiny_config());
+  const std::string json = model_config_to_json(model_file_config());
   write_safetensors(path, tensors, {{kModelConfigKey, json}});
   EXPECT_ERROR_CONTAINS(load_model_file(path), "metadata key 'btadapter.format_version' is missing");
   write_safetensors(path, tensors, {{kModelConfigKey, json}, {kModelFormatVersionKey, "1a"}});
@@ -76,9 +76,9 @@ TEST(ModelFile, PlainOrDamagedMetadataIsRejectedWithTheFileName) {
 TEST(ModelFile, SaveRejectsReservedKeysAndInvalidConfigsWithoutWriting) {
   TempDir dir;
   const std::string path = (dir / "m.safetensors").string();
-  EXPECT_ERROR_CONTAINS(save_model_file(path, tiny_config(), {}, {{kModelConfigKey, "{}"}}),
+  EXPECT_ERROR_CONTAINS(save_model_file(path, model_file_config(), {}, {{kModelConfigKey, "{}"}}),
                         "metadata key 'btadapter.config' is reserved");
-  ModelConfig bad = tiny_config();
+  ModelConfig bad = model_file_config();
   bad.vision.heads = 3;
   EXPECT_ERROR_CONTAINS(save_model_file(path, bad, {}), "divisible by vision.heads (3)");
   EXPECT_FALSE(std::filesystem::exists(path));

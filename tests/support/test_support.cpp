@@ -28,6 +28,8 @@ fs::path shared_path(const std::string& relative) {
   return p;
 }
 
+std::string clip_vocab() { return shared_path("fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz").string(); }
+
 fs::path tool_path(const std::string& name) {
   fs::path p = fs::path(BTADAPTER_BINARY_DIR) / name;
   if (!fs::exists(p)) throw std::runtime_error("tool not built: " + p.string());
@@ -74,6 +76,12 @@ std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "(no error)";
+}
+
+void expect_error(const std::function<void()>& f, const std::string& fragment) {
+  const std::string message = error_of(f);
+  EXPECT_NE(message.find(fragment), std::string::npos) << "expected an error containing '" << fragment
+                                                        << "', got: " << message;
 }
 
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {

@@ -37,6 +37,9 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+/// CLIP's BPE vocabulary (fixture).
+std::string clip_vocab();
+
 /// Result of running a shell command: exit code and captured stdout+stderr.
 struct CommandResult {
   int exit_code = -1;
@@ -47,6 +50,9 @@ CommandResult run_command(const std::string& command);
 /// The message of what `f` throws: a c10::Error without its backtrace, or std::exception::what();
 /// "(no error)" when `f` returns normally.
 std::string error_of(const std::function<void()>& f);
+
+/// EXPECT that `f` throws an error whose message contains `fragment`.
+void expect_error(const std::function<void()>& f, const std::string& fragment);
 
 /// Max |a - b| over all elements (as double).
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b);

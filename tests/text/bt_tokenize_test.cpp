@@ -3,13 +3,17 @@
 #include <gtest/gtest.h>
 
 #include "support/test_support.h"
+#include "text/tokenizer_cases.h"
 
 #include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <sstream>
 
+using btadapter::testing::clip_vocab;
 using btadapter::testing::run_command;
+using btadapter::testing::TokenizerCase;
+using btadapter::testing::tokenizer_cases;
 using btadapter::testing::shared_path;
 using btadapter::testing::TempDir;
 using btadapter::testing::tool_path;
@@ -18,25 +22,6 @@ using nlohmann::json;
 namespace {
 
 using Ids = std::vector<int64_t>;
-
-struct Case {
-  std::string text;
-  Ids ids;
-};
-
-std::vector<Case> fixture_cases() {
-  std::ifstream in(shared_path("fixtures/tokenizer/cases.jsonl"));
-  std::vector<Case> cases;
-  std::string line;
-  while (std::getline(in, line)) {
-    const json j = json::parse(line);
-    cases.push_back({j.at("text").get<std::string>(), j.at("ids").get<Ids>()});
-  }
-  EXPECT_EQ(cases.size(), 482u);
-  return cases;
-}
-
-std::string vocab() { return shared_path("fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz").string(); }
 
 // OpenAI's tokenize() row without padding, then the official slice when `slice` > 0.
 Ids framed(const Ids& ids, size_t slice) {
@@ -61,7 +46,7 @@ std::string format(const Ids& ids) {
 void expect_tool_output(const TempDir& dir, const std::string& args, const std::string& input, const std::string& expected) {
   std::ofstream(dir / "input.txt", std::ios::binary) << input;
   std::ofstream(dir / "expected.txt", std::ios::binary) << expected;
-  const auto run = run_command(tool_path("bt_tokenize").string() + " --vocab '" + vocab() + "' " + args + " < '" +
+  const auto run = run_command(tool_path("bt_tokenize").string() + " --vocab '" + clip_vocab() + "' " + args + " < '" +
                                (dir / "input.txt").string() + "' > '" + (dir / "actual.txt").string() + "'");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const auto diff = run_command("diff '" + (dir / "expected.txt").string() + "' '" + (dir / "actual.txt").string() + "' | head -40");
@@ -76,7 +61,7 @@ TEST(BtTokenize, MatchesEveryFixtureCase) {
   std::stringstream jsonl;
   jsonl << cases_file.rdbuf();
   std::string bare, openai, official;
-  for (const Case& c : fixture_cases()) {
+  for (const TokenizerCase& c : tokenizer_cases()) {
     bare += format(c.ids);
     openai += format(framed(c.ids, 0));
     official += format(framed(c.ids, 32));
@@ -89,7 +74,7 @@ TEST(BtTokenize, MatchesEveryFixtureCase) {
 TEST(BtTokenize, ReadsOneTextPerLine) {
   TempDir dir;
   std::string input, expected;
-  for (const Case& c : fixture_cases()) {
+  for (const TokenizerCase& c : tokenizer_cases()) {
     if (c.text.find_first_of("\r\n") != std::string::npos) continue;
     input += c.text + "\n";
     expected += format(c.ids);
@@ -119,14 +104,14 @@ TEST(BtTokenize, BadInputFailsWithOneClearLine) {
   auto run = run_command(tool + " --vocab '" + (dir / "missing.gz").string() + "' < /dev/null");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(run.output, "bt_tokenize: CLIP vocabulary: file not found: " + (dir / "missing.gz").string() + "\n");
-  run = run_command("echo hi | " + tool + " --vocab '" + vocab() + "' --truncate half");
+  run = run_command("echo hi | " + tool + " --vocab '" + clip_vocab() + "' --truncate half");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.output.find("expected truncate 'openai' or 'official:N' with N > 0, got 'half'"), std::string::npos) << run.output;
-  run = run_command("printf '{\"text\": \"a\"}\\n[1]\\n' | " + tool + " --vocab '" + vocab() + "' --jsonl");
+  run = run_command("printf '{\"text\": \"a\"}\\n[1]\\n' | " + tool + " --vocab '" + clip_vocab() + "' --jsonl");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.output.find("stdin line 2: expected a JSON string or an object with a string \"text\""), std::string::npos)
       << run.output;
-  run = run_command("echo '[1, 99999]' | " + tool + " --vocab '" + vocab() + "' --decode");
+  run = run_command("echo '[1, 99999]' | " + tool + " --vocab '" + clip_vocab() + "' --decode");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.output.find("expected an id in [0, 49408), got 99999"), std::string::npos) << run.output;
 }

@@ -4,6 +4,7 @@
 
 #include "btadapter/text/clip_tokenizer.h"
 #include "support/test_support.h"
+#include "text/tokenizer_cases.h"
 
 #include <nlohmann/json.hpp>
 
@@ -12,39 +13,24 @@
 #include <random>
 #include <thread>
 
+using btadapter::testing::clip_vocab;
+using btadapter::testing::expect_error;
+using btadapter::testing::TokenizerCase;
+using btadapter::testing::tokenizer_cases;
 using namespace btadapter;
 using btadapter::testing::TempDir;
 using nlohmann::json;
 
 namespace {
 
-struct Case {
-  std::string text;
-  std::vector<int64_t> ids;
-};
-
-std::vector<Case> fixture_cases() {
-  std::ifstream in(btadapter::testing::shared_path("fixtures/tokenizer/cases.jsonl"));
-  std::vector<Case> cases;
-  std::string line;
-  while (std::getline(in, line)) {
-    const json j = json::parse(line);
-    cases.push_back({j.at("text").get<std::string>(), j.at("ids").get<std::vector<int64_t>>()});
-  }
-  EXPECT_EQ(cases.size(), 482u);
-  return cases;
-}
-
-std::string vocab_gz() { return btadapter::testing::shared_path("fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz").string(); }
-
 const ClipTokenizer& openai_tokenizer() {
-  static const ClipTokenizer tokenizer(ClipBpeVocab::load(vocab_gz()));
+  static const ClipTokenizer tokenizer(ClipBpeVocab::load(clip_vocab()));
   return tokenizer;
 }
 
 void expect_parity(const ClipTokenizer& tokenizer) {
   int mismatches = 0;
-  for (const Case& c : fixture_cases()) {
+  for (const TokenizerCase& c : tokenizer_cases()) {
     const std::vector<int64_t> ids = tokenizer.encode(c.text);
     if (ids != c.ids && ++mismatches <= 5) {
       ADD_FAILURE() << "text " << json(c.text).dump() << "\nexpected " << json(c.ids).dump() << "\nactual   "
@@ -81,7 +67,7 @@ std::string byte_char_utf8(int b) {
 // gunzipped OpenAI file (decompressed by the gzip tool, not by the code under test).
 std::string write_hf_files(const TempDir& dir) {
   const std::string merges_path = (dir / "openai_merges.txt").string();
-  const auto gunzip = btadapter::testing::run_command("gzip -dc '" + vocab_gz() + "' > '" + merges_path + "'");
+  const auto gunzip = btadapter::testing::run_command("gzip -dc '" + clip_vocab() + "' > '" + merges_path + "'");
   EXPECT_EQ(gunzip.exit_code, 0) << gunzip.output;
   std::ifstream in(merges_path);
   std::string line;
@@ -132,29 +118,19 @@ std::vector<int32_t> reference_bpe(const ClipBpeVocab& vocab, const std::string&
   return symbols;
 }
 
-template <typename F>
-void expect_error(F&& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing '" << fragment << "'";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what_without_backtrace()).find(fragment), std::string::npos) << e.what_without_backtrace();
-  }
-}
-
 }  // namespace
 
 TEST(ClipTokenizer, MatchesOpenAIOnEveryFixtureCase) { expect_parity(openai_tokenizer()); }
 
 TEST(ClipTokenizer, ConcurrentEncodingSharesTheCacheSafely) {
-  const ClipTokenizer tokenizer(ClipBpeVocab::load(vocab_gz()));  // fresh, empty cache
-  const std::vector<Case> cases = fixture_cases();
+  const ClipTokenizer tokenizer(ClipBpeVocab::load(clip_vocab()));  // fresh, empty cache
+  const std::vector<TokenizerCase> cases = tokenizer_cases();
   std::vector<int> mismatches(4, 0);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (size_t i = 0; i < cases.size(); ++i) {
-        const Case& c = cases[(i * 7 + t * 131) % cases.size()];
+        const TokenizerCase& c = cases[(i * 7 + t * 131) % cases.size()];
         mismatches[t] += tokenizer.encode(c.text) != c.ids;
       }
     });
@@ -237,7 +213,7 @@ TEST(ClipTokenizer, OpenAIFramingPadsAndForcesEotWhenCut) {
 }
 
 TEST(ClipTokenizer, OfficialSliceDropsEotOfLongCaptions) {
-  const ClipBpeVocab vocab = ClipBpeVocab::load(vocab_gz());
+  const ClipBpeVocab vocab = ClipBpeVocab::load(clip_vocab());
   TokenFraming framing;
   framing.truncation = Truncation::parse("official:32");
   ClipTokenizer tokenizer(vocab, framing);
@@ -306,7 +282,7 @@ TEST(ClipBpeVocab, BadFilesGiveClearErrors) {
   expect_error([&] { ClipBpeVocab::load(""); }, "expected a vocabulary path");
   expect_error([&] { ClipBpeVocab::load(dir.path().string()); }, "has neither vocab.json + merges.txt");
   {
-    std::ifstream in(vocab_gz(), std::ios::binary);
+    std::ifstream in(clip_vocab(), std::ios::binary);
     std::string head(4000, '\0');
     in.read(head.data(), head.size());
     std::ofstream(dir / "truncated.gz", std::ios::binary) << head;

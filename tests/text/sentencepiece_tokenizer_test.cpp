@@ -9,20 +9,12 @@
 #include <fstream>
 #include <random>
 
+using btadapter::testing::expect_error;
 using namespace btadapter;
 using btadapter::testing::TempDir;
 
 namespace {
 
-template <typename F>
-void expect_error(F&& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing '" << fragment << "'";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what_without_backtrace()).find(fragment), std::string::npos) << e.what_without_backtrace();
-  }
-}
 
 // A few hundred short captions from a small fixed grammar, like the demo's synthetic data.
 std::string write_captions(const TempDir& dir, int count) {

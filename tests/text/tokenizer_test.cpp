@@ -4,19 +4,11 @@
 #include "btadapter/text/tokenizer.h"
 #include "support/test_support.h"
 
+using btadapter::testing::expect_error;
 using namespace btadapter;
 
 namespace {
 
-template <typename F>
-void expect_error(F&& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing '" << fragment << "'";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what_without_backtrace()).find(fragment), std::string::npos) << e.what_without_backtrace();
-  }
-}
 
 TokenFraming framing(int64_t context, const std::string& truncate, int64_t bos, int64_t eos) {
   TokenFraming f;
@@ -59,7 +51,7 @@ TEST(TokenFraming, CutsLikeOpenAIThenSlices) {
 TEST(MakeTokenizer, RejectsBadConfigs) {
   TokenizerConfig config;
   expect_error([&] { make_tokenizer(config); }, "expected 'vocab'");
-  config.vocab = btadapter::testing::shared_path("fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz").string();
+  config.vocab = btadapter::testing::clip_vocab();
   config.kind = "wordpiece";
   expect_error([&] { make_tokenizer(config); }, "expected kind 'clip_bpe' or 'sentencepiece', got 'wordpiece'");
   config.kind = "clip_bpe";
@@ -77,7 +69,7 @@ TEST(MakeTokenizer, RejectsBadConfigs) {
 
 TEST(MakeTokenizer, BuildsClipFromTheModelConfig) {
   TokenizerConfig config;
-  config.vocab = btadapter::testing::shared_path("fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz").string();
+  config.vocab = btadapter::testing::clip_vocab();
   config.truncate = "official:32";
   auto tokenizer = make_tokenizer(config);
   EXPECT_EQ(tokenizer->vocab_size(), 49408);

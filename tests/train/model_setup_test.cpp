@@ -7,12 +7,14 @@
 #include "btadapter/io/checkpoint_file.h"
 #include "btadapter/io/weight_naming.h"
 #include "btadapter/train/model_setup.h"
+#include "train/branch_parameters.h"
 #include "support/test_support.h"
 
 using namespace btadapter;
 using btadapter::testing::error_of;
 using btadapter::testing::shared_path;
 using btadapter::testing::TempDir;
+using btadapter::testing::is_branch_parameter;
 
 namespace {
 
@@ -27,11 +29,6 @@ train::ModelSection fixture_section(const std::string& file) {
   s.config.adapter.depth = 2;
   s.gradient_checkpointing = false;
   return s;
-}
-
-bool is_branch_name(const std::string& name) {
-  return name.find("btadapter") != std::string::npos || name.find("balance") != std::string::npos ||
-         name.find("extra_proj") != std::string::npos;
 }
 
 }  // namespace
@@ -59,7 +56,7 @@ TEST(ModelSetup, LoadsHfClipFreezesItAndInitialisesTheBranchFromIt) {
   EXPECT_TRUE(torch::equal(params["backbone.btadapter_S_layers.1.self_attn.q_proj.bias"],
                            weights.at("backbone.layers.5.self_attn.q_proj.bias")));
   EXPECT_TRUE(params["backbone.btadapter_T_layers.0.temporal_fc.weight"].eq(0).all().item<bool>());
-  for (const auto& item : params) EXPECT_EQ(item.value().requires_grad(), is_branch_name(item.key())) << item.key();
+  for (const auto& item : params) EXPECT_EQ(item.value().requires_grad(), is_branch_parameter(item.key())) << item.key();
   EXPECT_NE(built.description.find("fresh init"), std::string::npos) << built.description;
   EXPECT_NE(built.description.find("CLIP frozen"), std::string::npos) << built.description;
 }

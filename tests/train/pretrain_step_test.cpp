@@ -17,7 +17,7 @@ using namespace btadapter;
 
 namespace {
 
-ModelConfig tiny_config() {
+ModelConfig step_config() {
   ModelConfig c;
   c.embed_dim = 16;
   c.vision.width = 32;
@@ -42,7 +42,7 @@ ModelConfig tiny_config() {
 
 VideoTextModel tiny_model(uint64_t seed = 0) {
   torch::manual_seed(seed);
-  VideoTextModel model(tiny_config());
+  VideoTextModel model(step_config());
   model->init_branch_from_clip();
   return model;
 }

@@ -17,7 +17,7 @@ using btadapter::testing::TempDir;
 
 namespace {
 
-ModelConfig tiny_config() {
+ModelConfig validation_config() {
   ModelConfig c;
   c.embed_dim = 16;
   c.vision.width = 32;
@@ -32,7 +32,7 @@ ModelConfig tiny_config() {
   c.text.mlp_dim = 64;
   c.adapter.depth = 1;
   c.adapter.max_frames = 8;
-  c.tokenizer.vocab = shared_path("fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz").string();
+  c.tokenizer.vocab = btadapter::testing::clip_vocab();
   c.tokenizer.truncate = "official:16";
   return c;
 }
@@ -52,7 +52,7 @@ TEST(RetrievalValidation, EmbeddingsGroundTruthAndMetricsFollowTheAnnotations) {
   annotations.samples.push_back(extra);
 
   torch::manual_seed(2);
-  const auto config = tiny_config();
+  const auto config = validation_config();
   VideoTextModel model(config);
   model->init_branch_from_clip();
   model->train();
@@ -90,7 +90,7 @@ TEST(RetrievalValidation, CpuAutocastEncodesInBf16) {
   const auto annotations = data::read_annotations(synthetic.test_json, "msrvtt-json",
                                                   data::AnnotationOptions().root(synthetic.test_root));
   torch::manual_seed(4);
-  const auto config = tiny_config();
+  const auto config = validation_config();
   VideoTextModel model(config);
   model->init_branch_from_clip();
   const auto tokenizer = make_tokenizer(config.tokenizer);

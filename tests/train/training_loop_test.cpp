@@ -15,6 +15,7 @@
 #include "btadapter/train/model_setup.h"
 #include "btadapter/train/trainer.h"
 #include "dist/run_ranks.h"
+#include "train/branch_parameters.h"
 #include "support/test_support.h"
 
 using namespace btadapter;
@@ -22,6 +23,7 @@ using btadapter::testing::run_command;
 using btadapter::testing::shared_path;
 using btadapter::testing::source_dir;
 using btadapter::testing::TempDir;
+using btadapter::testing::is_branch_parameter;
 using btadapter::testing::tool_path;
 
 namespace {
@@ -71,11 +73,6 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   return records;
 }
 
-bool is_branch_name(const std::string& name) {
-  return name.find("btadapter") != std::string::npos || name.find("balance") != std::string::npos ||
-         name.find("extra_proj") != std::string::npos;
-}
-
 }  // namespace
 
 TEST_F(TrainingLoop, RunsEndToEndAndWritesLogsCheckpointAndModelFile) {
@@ -119,7 +116,7 @@ TEST_F(TrainingLoop, RunsEndToEndAndWritesLogsCheckpointAndModelFile) {
   torch::manual_seed(static_cast<uint64_t>(config.run.seed));
   const auto fresh = io::state_dict(*train::build_pretrain_model(config.model).model);
   for (const auto& [name, tensor] : fresh) {
-    EXPECT_EQ(torch::equal(file.tensors.at(name), tensor), !is_branch_name(name)) << name;
+    EXPECT_EQ(torch::equal(file.tensors.at(name), tensor), !is_branch_parameter(name)) << name;
   }
 }
 
@@ -243,7 +240,7 @@ TEST_F(TrainingLoop, TwoProcessesMatchOneProcessWithTheGlobalBatch) {
   const auto b = io::load_model_file((two / "model.safetensors").string()).tensors;
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [name, tensor] : a) {
-    if (is_branch_name(name)) {
+    if (is_branch_parameter(name)) {
       BT_EXPECT_CLOSE(b.at(name), tensor, 1e-5, 0.0);
     } else {
       EXPECT_TRUE(torch::equal(b.at(name), tensor)) << name;
