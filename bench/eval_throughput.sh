@@ -40,7 +40,7 @@ fi
 
 start=$(date +%s.%N)
 "$build/bt_eval_retrieval" -m vitb16/model.safetensors -d msrvtt -a data/test.json -r data/test_videos \
-  --frames "$frames" --no-verify -q -o result.json
+  --frames "$frames" --no-verify -q -o result.json >&2
 end=$(date +%s.%N)
 python3 - "$start" "$end" "$videos" "$frames" result.json <<'PY'
 import json, sys

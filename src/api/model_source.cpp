@@ -67,7 +67,8 @@ void apply_overrides(ModelConfig& config, io::TensorMap& tensors, const LoadOpti
 
 ModelSource read_model_source(const std::string& path, const LoadOptions& options) {
   check_readable(path, "model file");
-  io::Checkpoint file = io::read_checkpoint(path);
+  // Views: build_video_text_model copies the weights into the module, and the views go with `source`.
+  io::Checkpoint file = io::read_checkpoint(path, io::TensorReading::kMappedViews);
   const bool is_model_file = file.metadata.count(io::kModelConfigKey) > 0;
 
   ModelConfig base;

@@ -138,14 +138,14 @@ CheckpointFormat detect_checkpoint_format(const std::string& path) {
               "' is not a safetensors file, TorchScript archive or torch.save zip (unrecognised first bytes)");
 }
 
-Checkpoint read_checkpoint(const std::string& path) {
+Checkpoint read_checkpoint(const std::string& path, TensorReading reading) {
   switch (detect_checkpoint_format(path)) {
     case CheckpointFormat::kTorchScript: return read_torchscript(path);
     case CheckpointFormat::kTorchSave: return read_torch_save(path);
     case CheckpointFormat::kSafetensors: break;
   }
   Checkpoint ckpt;
-  ckpt.tensors = read_safetensors(path, &ckpt.metadata);
+  ckpt.tensors = read_safetensors(path, &ckpt.metadata, reading);
   return ckpt;
 }
 

@@ -285,10 +285,12 @@ torch::Tensor SafetensorsFile::view(const std::string& name) const {
                           torch::TensorOptions().dtype(e.dtype));
 }
 
-TensorMap read_safetensors(const std::string& path, Metadata* metadata) {
+TensorMap read_safetensors(const std::string& path, Metadata* metadata, TensorReading reading) {
   SafetensorsFile file(path);
   TensorMap out;
-  for (const auto& name : file.names()) out.emplace(name, file.tensor(name));
+  for (const auto& name : file.names()) {
+    out.emplace(name, reading == TensorReading::kMappedViews ? file.view(name) : file.tensor(name));
+  }
   if (metadata != nullptr) *metadata = file.metadata();
   return out;
 }

@@ -112,6 +112,20 @@ TEST(Safetensors, ViewsAreZeroCopyAlignedAndOutliveTheFile) {
   }
 }
 
+TEST(Safetensors, ReadingMappedViewsGivesTheSameTensorsAndSurvivesTheFileBeingReplaced) {
+  TempDir dir;
+  const auto path = (dir / "m.safetensors").string();
+  const TensorMap tensors = every_dtype();
+  write_safetensors(path, tensors, {{"k", "v"}});
+  Metadata metadata;
+  const TensorMap views = read_safetensors(path, &metadata, TensorReading::kMappedViews);
+  EXPECT_EQ(metadata.at("k"), "v");
+  // Replaced the way every writer here replaces a file (temp + rename): the mapping keeps the old bytes.
+  write_safetensors(path, {{"other", torch::ones({2})}});
+  ASSERT_EQ(views.size(), tensors.size());
+  for (const auto& [name, tensor] : tensors) EXPECT_TRUE(torch::equal(views.at(name), tensor)) << name;
+}
+
 TEST(Safetensors, MisalignedTensorIsCopiedByView) {
   TempDir dir;
   const auto path = dir / "misaligned.safetensors";

@@ -31,7 +31,8 @@ namespace btadapter::api {
 /// Weights and the config they belong to.
 struct ModelSource {
   ModelConfig config;        ///< validated; fusion and truncation overrides applied
-  io::TensorMap tensors;     ///< CPU tensors under canonical names, exactly the model's keys
+  io::TensorMap tensors;     ///< CPU tensors under canonical names, exactly the model's keys; for a
+                             ///< safetensors file zero-copy views of its mapping (treat as read-only)
   io::Metadata metadata;     ///< the main file's string metadata
   std::string description;   ///< one line for logs, e.g. "OpenAI CLIP weights (TorchScript), no adapter"
 };

@@ -44,8 +44,9 @@ struct Checkpoint {
 /// c10::Error naming the file when it is none of the three.
 CheckpointFormat detect_checkpoint_format(const std::string& path);
 
-/// Reads every tensor of a checkpoint in any supported container. Errors name the file.
-Checkpoint read_checkpoint(const std::string& path);
+/// Reads every tensor of a checkpoint in any supported container. Errors name the file. `reading`
+/// applies to safetensors files (the other containers are always read into owning tensors).
+Checkpoint read_checkpoint(const std::string& path, TensorReading reading = TensorReading::kCopies);
 
 /// read_checkpoint + to_canonical: the weights of any supported file under canonical names.
 TensorMap read_canonical_weights(const std::string& path);
