@@ -38,9 +38,9 @@ inline void expect_identical(const TensorMap& actual, const TensorMap& expected)
 
 }  // namespace btadapter::io::testing
 
-/// EXPECT that `statement` throws a c10::Error whose message contains `text`.
-#define EXPECT_ERROR_CONTAINS(statement, text)                                                  \
-  do {                                                                                          \
-    const std::string bt_msg_ = btadapter::testing::error_of([&] { statement; });           \
-    EXPECT_NE(bt_msg_.find(text), std::string::npos) << "message: " << bt_msg_;                 \
+/// EXPECT that `statement` throws an error whose message contains `text` (failures name the statement).
+#define EXPECT_ERROR_CONTAINS(statement, text)                              \
+  do {                                                                      \
+    SCOPED_TRACE(#statement);                                               \
+    btadapter::testing::expect_error([&] { statement; }, text);             \
   } while (0)
