@@ -19,7 +19,7 @@ model:
   clip: ""
   random_clip: true
   tokenizer:
-    vocab: $root/../shared/fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz
+    vocab: $root/tests/fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz
     truncate: "official:32"
 data:
   format: webvid

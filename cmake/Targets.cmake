@@ -3,8 +3,22 @@
 # A clean build spends most of its time instantiating the same torch and JSON templates in every source
 # file; a unity build compiles the library as a few large translation units that share them.
 set(BTADAPTER_UNITY_BATCH_SIZE 16 CACHE STRING "Library sources per unity translation unit")
+# The library's sources are batched by area (src/<area>/): a source added to or edited in one area
+# recompiles that area's unit alone instead of shifting every later batch. Other targets (a test area's
+# binary) are batched by size.
 function(btadapter_use_unity_build target)
   set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${BTADAPTER_UNITY_BATCH_SIZE})
+  get_target_property(sources ${target} SOURCES)
+  set(grouped OFF)
+  foreach(src ${sources})
+    if(src MATCHES "/src/([a-z_]+)/[^/]+\\.cpp$")
+      set_source_files_properties(${src} TARGET_DIRECTORY ${target} PROPERTIES UNITY_GROUP ${CMAKE_MATCH_1})
+      set(grouped ON)
+    endif()
+  endforeach()
+  if(grouped)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD_MODE GROUP)
+  endif()
   # In a unity file every source is an included file, so GCC takes their anonymous-namespace members of
   # Impl structs for header types that leak internal linkage; they are not.
   target_compile_options(${target} PRIVATE -Wno-subobject-linkage)

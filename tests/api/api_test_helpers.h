@@ -1,5 +1,5 @@
 #pragma once
-// Shared by the api/ and eval-runner tests: the tiny parity models of ../shared (real BT-Adapter and CLIP
+// Shared by the api/ and eval-runner tests: the tiny parity models of tests/fixtures (real BT-Adapter and CLIP
 // weights at 32 x 32 pixels), CLIP's vocabulary, and small generated videos.
 
 #include "btadapter/btadapter.h"
@@ -17,10 +17,10 @@ namespace btadapter::testing {
 
 /// tiny_a: BT-Adapter depth 2 with learned fusion on a 6-layer, 64-wide ViT (patch 8, 32 px) and a 3-layer,
 /// 16-wide text tower; heads do not follow width / 64, so they are given.
-inline std::string tiny_official() { return shared_path("fixtures/parity/tiny_a/official_checkpoint.pth").string(); }
-inline std::string tiny_clip() { return shared_path("fixtures/parity/tiny_a/weights_openai.safetensors").string(); }
-inline std::string tiny_hf_clip() { return shared_path("fixtures/parity/tiny_a/weights_hf.safetensors").string(); }
-inline std::string tiny_adapter() { return shared_path("fixtures/parity/tiny_a/adapter.safetensors").string(); }
+inline std::string tiny_official() { return fixture_path("parity/tiny_a/official_checkpoint.pth").string(); }
+inline std::string tiny_clip() { return fixture_path("parity/tiny_a/weights_openai.safetensors").string(); }
+inline std::string tiny_hf_clip() { return fixture_path("parity/tiny_a/weights_hf.safetensors").string(); }
+inline std::string tiny_adapter() { return fixture_path("parity/tiny_a/adapter.safetensors").string(); }
 inline LoadOptions tiny_options() { return LoadOptions().vocab(clip_vocab()).vision_heads(4).text_heads(2); }
 
 /// uint8 [frames, height, width, 3] RGB: a colour field (different per seed) with a bright bar that

@@ -20,7 +20,7 @@ using namespace btadapter::testing;
 namespace fs = std::filesystem;
 
 torch::Tensor fixture_video() {
-  return io::read_safetensors(shared_path("fixtures/parity/tiny_a/inputs.safetensors").string()).at("video");
+  return io::read_safetensors(fixture_path("parity/tiny_a/inputs.safetensors").string()).at("video");
 }
 
 const std::vector<std::string> kTexts{"a man is slicing tomatoes in a kitchen", "two dogs chase a red ball"};

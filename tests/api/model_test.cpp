@@ -17,7 +17,7 @@ namespace {
 using namespace btadapter::testing;
 
 io::TensorMap parity(const std::string& file) {
-  return io::read_safetensors(shared_path("fixtures/parity/tiny_a/" + file).string());
+  return io::read_safetensors(fixture_path("parity/tiny_a/" + file).string());
 }
 
 torch::Tensor normalized(const torch::Tensor& x) {

@@ -10,13 +10,12 @@
 
 using namespace btadapter::io;
 using namespace btadapter::io::testing;
-using btadapter::testing::shared_path;
 using btadapter::testing::TempDir;
 
 namespace {
 
-std::string fixture_path(const std::string& name) {
-  return shared_path("fixtures/parity/tiny_a/" + name).string();
+std::string tiny_a_file(const std::string& name) {
+  return btadapter::testing::fixture_path("parity/tiny_a/" + name).string();
 }
 
 void write_bytes(const std::filesystem::path& path, const std::vector<char>& bytes) {
@@ -30,7 +29,7 @@ c10::impl::GenericDict make_dict() { return c10::impl::GenericDict(c10::StringTy
 }  // namespace
 
 TEST(CheckpointFile, TorchScriptFixtureHoldsTheOpenAIWeightsRoundedToFp16) {
-  const std::string path = fixture_path("openai_jit.pt");
+  const std::string path = tiny_a_file("openai_jit.pt");
   EXPECT_EQ(detect_checkpoint_format(path), CheckpointFormat::kTorchScript);
   const Checkpoint ckpt = read_checkpoint(path);
   EXPECT_EQ(ckpt.format, CheckpointFormat::kTorchScript);
@@ -45,7 +44,7 @@ TEST(CheckpointFile, TorchScriptFixtureHoldsTheOpenAIWeightsRoundedToFp16) {
 }
 
 TEST(CheckpointFile, HuggingFaceBinHoldsTheHuggingFaceWeights) {
-  const std::string path = fixture_path("hf_pytorch_model.bin");
+  const std::string path = tiny_a_file("hf_pytorch_model.bin");
   EXPECT_EQ(detect_checkpoint_format(path), CheckpointFormat::kTorchSave);
   Checkpoint ckpt = read_checkpoint(path);
   EXPECT_TRUE(ckpt.metadata.empty());
@@ -58,7 +57,7 @@ TEST(CheckpointFile, HuggingFaceBinHoldsTheHuggingFaceWeights) {
 }
 
 TEST(CheckpointFile, OfficialPthIsTheCanonicalClipPlusAdapter) {
-  const std::string path = fixture_path("official_checkpoint.pth");
+  const std::string path = tiny_a_file("official_checkpoint.pth");
   const Checkpoint ckpt = read_checkpoint(path);
   EXPECT_EQ(ckpt.format, CheckpointFormat::kTorchSave);
   EXPECT_EQ(ckpt.metadata.at("meta.epoch"), "1");
@@ -71,12 +70,12 @@ TEST(CheckpointFile, OfficialPthIsTheCanonicalClipPlusAdapter) {
   expect_identical(ckpt.tensors, expected);
   // Every container of the same weights yields the same canonical map.
   expect_identical(read_canonical_weights(path), expected);
-  expect_identical(read_canonical_weights(fixture_path("openai_jit.pt")),
-                   to_canonical(read_checkpoint(fixture_path("openai_jit.pt")).tensors));
+  expect_identical(read_canonical_weights(tiny_a_file("openai_jit.pt")),
+                   to_canonical(read_checkpoint(tiny_a_file("openai_jit.pt")).tensors));
 }
 
 TEST(CheckpointFile, SafetensorsIsReadWithItsMetadata) {
-  const Checkpoint ckpt = read_checkpoint(fixture_path("weights_hf.safetensors"));
+  const Checkpoint ckpt = read_checkpoint(tiny_a_file("weights_hf.safetensors"));
   EXPECT_EQ(ckpt.format, CheckpointFormat::kSafetensors);
   EXPECT_EQ(ckpt.metadata.at("naming"), "huggingface");
   EXPECT_EQ(ckpt.tensors.size(), 158u);

@@ -23,7 +23,7 @@ TensorMap tiny_a_canonical() {
 }
 
 nlohmann::json tiny_a_config() {
-  std::ifstream in(btadapter::testing::shared_path("fixtures/parity/tiny_a/config.json"));
+  std::ifstream in(btadapter::testing::fixture_path("parity/tiny_a/config.json"));
   return nlohmann::json::parse(in);
 }
 

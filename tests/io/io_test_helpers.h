@@ -16,7 +16,7 @@ using btadapter::testing::error_of;
 
 /// A tensor file of the tiny_a parity fixture.
 inline TensorMap tiny_a(const std::string& name) {
-  return read_safetensors(btadapter::testing::shared_path("fixtures/parity/tiny_a/" + name).string());
+  return read_safetensors(btadapter::testing::fixture_path("parity/tiny_a/" + name).string());
 }
 
 inline std::vector<std::string> keys_of(const TensorMap& tensors) {

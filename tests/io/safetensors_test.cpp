@@ -10,7 +10,7 @@
 
 using namespace btadapter::io;
 using namespace btadapter::io::testing;
-using btadapter::testing::shared_path;
+using btadapter::testing::fixture_path;
 using btadapter::testing::TempDir;
 namespace fs = std::filesystem;
 
@@ -150,13 +150,13 @@ TEST(Safetensors, MisalignedTensorIsCopiedByView) {
 }
 
 TEST(Safetensors, ReadsTheParityFixturesAsDescribed) {
-  const fs::path folder = shared_path("fixtures/parity/tiny_a");
+  const fs::path folder = fixture_path("parity/tiny_a");
   nlohmann::json config = nlohmann::json::parse(read_bytes(folder / "config.json"));
   const auto& files = config.at("files");
   ASSERT_GE(files.size(), 5u);
   for (const auto& [file_name, description] : files.items()) {
     SCOPED_TRACE(file_name);
-    const fs::path path = shared_path("fixtures/parity/tiny_a/" + file_name);
+    const fs::path path = fixture_path("parity/tiny_a/" + file_name);
     EXPECT_EQ(fs::file_size(path), description.at("bytes").get<uint64_t>());
     SafetensorsFile file(path.string());
     const auto& expected = description.at("tensors");

@@ -9,14 +9,14 @@
 
 namespace fs = std::filesystem;
 using btadapter::testing::run_command;
-using btadapter::testing::shared_path;
+using btadapter::testing::fixture_path;
 using btadapter::testing::tool_path;
 
 namespace {
 
 std::vector<fs::path> fixture_folders() {
   std::vector<fs::path> out;
-  for (const auto& entry : fs::directory_iterator(shared_path("fixtures/parity"))) {
+  for (const auto& entry : fs::directory_iterator(fixture_path("parity"))) {
     if (entry.is_directory() && fs::exists(entry.path() / "config.json")) out.push_back(entry.path());
   }
   std::sort(out.begin(), out.end());
@@ -35,7 +35,7 @@ void make_variant(const fs::path& from, const fs::path& to, const btadapter::io:
 
 TEST(Parity, EveryFixtureFolderPassesWithBothNamings) {
   auto folders = fixture_folders();
-  ASSERT_GE(folders.size(), 2u) << "expected the parity fixtures under " << shared_path("fixtures/parity");
+  ASSERT_GE(folders.size(), 2u) << "expected the parity fixtures under " << fixture_path("parity");
   for (const auto& dir : folders) {
     auto result = run_command(tool_path("bt_parity").string() + " --quiet " + dir.string());
     EXPECT_EQ(result.exit_code, 0) << result.output;

@@ -12,23 +12,22 @@ namespace fs = std::filesystem;
 
 namespace btadapter::testing {
 
-fs::path shared_dir() {
-  const char* env = std::getenv("BTADAPTER_SHARED_DIR");
-  fs::path dir = env ? fs::path(env) : fs::path(BTADAPTER_DEFAULT_SHARED_DIR);
+fs::path fixture_dir() {
+  const fs::path dir = source_dir() / "tests" / "fixtures";
   if (!fs::is_directory(dir)) {
-    throw std::runtime_error("shared fixtures folder not found at " + dir.string() +
-                             " (expected ../shared beside the project, or set BTADAPTER_SHARED_DIR)");
+    throw std::runtime_error("test fixtures folder not found at " + dir.string() +
+                             " (it is part of the repository: tests/fixtures/)");
   }
   return dir;
 }
 
-fs::path shared_path(const std::string& relative) {
-  fs::path p = shared_dir() / relative;
-  if (!fs::exists(p)) throw std::runtime_error("missing shared fixture " + p.string());
+fs::path fixture_path(const std::string& relative) {
+  fs::path p = fixture_dir() / relative;
+  if (!fs::exists(p)) throw std::runtime_error("missing test fixture " + p.string() + " (see tests/fixtures/README.md)");
   return p;
 }
 
-std::string clip_vocab() { return shared_path("fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz").string(); }
+std::string clip_vocab() { return fixture_path("tokenizer/bpe_simple_vocab_16e6.txt.gz").string(); }
 
 fs::path tool_path(const std::string& name) {
   fs::path p = fs::path(BTADAPTER_BINARY_DIR) / name;

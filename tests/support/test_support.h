@@ -1,5 +1,5 @@
 #pragma once
-// Helpers shared by the test binaries: where the shared fixtures live, where the built tools are,
+// Helpers shared by the test binaries: where the test fixtures live, where the built tools are,
 // scratch folders, and tolerance checks that print the worst element on failure.
 
 #include <torch/torch.h>
@@ -10,12 +10,12 @@
 
 namespace btadapter::testing {
 
-/// `../shared` beside the project (or $BTADAPTER_SHARED_DIR). Fails the test loudly when missing:
-/// fixture-based tests must never skip.
-std::filesystem::path shared_dir();
+/// The repository's `tests/fixtures/` (parity, conversation, tokenizer). Fails the test loudly when
+/// missing: fixture-based tests must never skip.
+std::filesystem::path fixture_dir();
 
-/// A path inside shared_dir(); throws when the file or folder does not exist.
-std::filesystem::path shared_path(const std::string& relative);
+/// A path inside fixture_dir(); throws when the file or folder does not exist.
+std::filesystem::path fixture_path(const std::string& relative);
 
 /// The build folder's tool binary (e.g. "bt_parity").
 std::filesystem::path tool_path(const std::string& name);

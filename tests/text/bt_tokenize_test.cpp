@@ -14,7 +14,7 @@ using btadapter::testing::clip_vocab;
 using btadapter::testing::run_command;
 using btadapter::testing::TokenizerCase;
 using btadapter::testing::tokenizer_cases;
-using btadapter::testing::shared_path;
+using btadapter::testing::fixture_path;
 using btadapter::testing::TempDir;
 using btadapter::testing::tool_path;
 using nlohmann::json;
@@ -57,7 +57,7 @@ void expect_tool_output(const TempDir& dir, const std::string& args, const std::
 
 TEST(BtTokenize, MatchesEveryFixtureCase) {
   TempDir dir;
-  std::ifstream cases_file(shared_path("fixtures/tokenizer/cases.jsonl"));
+  std::ifstream cases_file(fixture_path("tokenizer/cases.jsonl"));
   std::stringstream jsonl;
   jsonl << cases_file.rdbuf();
   std::string bare, openai, official;

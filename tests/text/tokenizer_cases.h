@@ -18,7 +18,7 @@ struct TokenizerCase {
 };
 
 inline std::vector<TokenizerCase> tokenizer_cases() {
-  std::ifstream in(shared_path("fixtures/tokenizer/cases.jsonl"));
+  std::ifstream in(fixture_path("tokenizer/cases.jsonl"));
   std::vector<TokenizerCase> cases;
   for (std::string line; std::getline(in, line);) {
     const auto j = nlohmann::json::parse(line);

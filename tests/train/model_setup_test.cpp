@@ -12,7 +12,7 @@
 
 using namespace btadapter;
 using btadapter::testing::error_of;
-using btadapter::testing::shared_path;
+using btadapter::testing::fixture_path;
 using btadapter::testing::TempDir;
 using btadapter::testing::is_branch_parameter;
 
@@ -21,7 +21,7 @@ namespace {
 // The parity fixture's CLIP: vision 64 wide with 4 heads, text 16 wide with 2 (head size 16).
 train::ModelSection fixture_section(const std::string& file) {
   train::ModelSection s;
-  s.clip = shared_path("fixtures/parity/tiny_a/" + file).string();
+  s.clip = fixture_path("parity/tiny_a/" + file).string();
   s.config.vision.width = 64;
   s.config.vision.heads = 4;
   s.config.text.width = 16;
@@ -91,7 +91,7 @@ TEST(ModelSetup, TrainClipMakesEveryParameterTrainable) {
 
 TEST(ModelSetup, HfFolderResolvesToItsWeightsFile) {
   TempDir dir;
-  std::filesystem::copy_file(shared_path("fixtures/parity/tiny_a/weights_hf.safetensors"), dir / "model.safetensors");
+  std::filesystem::copy_file(fixture_path("parity/tiny_a/weights_hf.safetensors"), dir / "model.safetensors");
   EXPECT_EQ(train::resolve_weights_file(dir.path().string()), (dir / "model.safetensors").string());
   std::filesystem::remove(dir / "model.safetensors");
   EXPECT_NE(error_of([&] { train::resolve_weights_file(dir.path().string()); })

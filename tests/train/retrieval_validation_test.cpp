@@ -12,7 +12,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter;
-using btadapter::testing::shared_path;
+using btadapter::testing::fixture_path;
 using btadapter::testing::TempDir;
 
 namespace {

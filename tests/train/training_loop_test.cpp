@@ -20,7 +20,7 @@
 
 using namespace btadapter;
 using btadapter::testing::run_command;
-using btadapter::testing::shared_path;
+using btadapter::testing::fixture_path;
 using btadapter::testing::source_dir;
 using btadapter::testing::TempDir;
 using btadapter::testing::is_branch_parameter;
@@ -43,7 +43,7 @@ class TrainingLoop : public ::testing::Test {
             "data.video_root=" + data_.train_root,
             "eval.annotations=" + data_.test_json,
             "eval.video_root=" + data_.test_root,
-            "model.tokenizer.vocab=" + shared_path("fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz").string(),
+            "model.tokenizer.vocab=" + fixture_path("tokenizer/bpe_simple_vocab_16e6.txt.gz").string(),
             "run.output_dir=" + out};
   }
   static train::TrainConfig tiny(const std::string& out, const std::vector<std::string>& extra = {},
