@@ -64,9 +64,14 @@ int main(int argc, char** argv) {
         }
         continue;
       }
-      const chat::ChatAnswer answer = conversation.ask(line, generation, stream);
-      std::cout << std::endl;
-      print_stats(answer);
+      try {
+        const chat::ChatAnswer answer = conversation.ask(line, generation, stream);
+        std::cout << std::endl;
+        print_stats(answer);
+      } catch (const std::exception& e) {  // e.g. the history outgrew the context: the session goes on
+        std::cout << std::endl;
+        std::cerr << "bt_chat: " << tools::error_message(e) << std::endl;
+      }
     }
     return 0;
   } catch (const std::exception& e) {
