@@ -1,6 +1,7 @@
 #include "btadapter/io/safetensors.h"
 
 #include "btadapter/io/atomic_file.h"
+#include "btadapter/io/json_limits.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -112,12 +113,12 @@ class HeaderParser {
   }
 
   uint64_t non_negative_int(const json& value, const std::string& what) const {
-    if (!value.is_number_unsigned()) fail(what, " must be a non-negative integer, got ", value.dump());
+    if (!value.is_number_unsigned()) fail(what, " must be a non-negative integer, got ", json_quote(value));
     return value.get<uint64_t>();
   }
 
   Entry entry(const std::string& name, const json& info) const {
-    if (!info.is_object()) fail("tensor '", name, "': expected an object, got ", info.dump());
+    if (!info.is_object()) fail("tensor '", name, "': expected an object, got ", json_quote(info));
     Entry e;
     e.name = name;
 
@@ -138,7 +139,7 @@ class HeaderParser {
     for (const auto& dim : *shape_it) {
       uint64_t d = non_negative_int(dim, "tensor '" + name + "': each 'shape' entry");
       if (__builtin_mul_overflow(numel, d, &numel) || d > uint64_t(INT64_MAX)) {
-        fail("tensor '", name, "': shape ", shape_it->dump(), " overflows");
+        fail("tensor '", name, "': shape ", json_quote(*shape_it), " overflows");
       }
       e.shape.push_back(static_cast<int64_t>(d));
     }
@@ -156,17 +157,17 @@ class HeaderParser {
     uint64_t expected = 0;
     if (__builtin_mul_overflow(numel, uint64_t(c10::elementSize(e.dtype)), &expected) ||
         expected != e.end - e.begin) {
-      fail("tensor '", name, "': ", e.end - e.begin, " bytes in data_offsets but shape ", shape_it->dump(),
+      fail("tensor '", name, "': ", e.end - e.begin, " bytes in data_offsets but shape ", json_quote(*shape_it),
            " of ", dtype_it->get<std::string>(), " needs ", numel, " * ", c10::elementSize(e.dtype), " bytes");
     }
     return e;
   }
 
   Metadata metadata(const json& value) const {
-    if (!value.is_object()) fail("'", kMetadataKey, "' must be an object of strings, got ", value.dump());
+    if (!value.is_object()) fail("'", kMetadataKey, "' must be an object of strings, got ", json_quote(value));
     Metadata out;
     for (const auto& [key, v] : value.items()) {
-      if (!v.is_string()) fail("metadata value of '", key, "' must be a string, got ", v.dump());
+      if (!v.is_string()) fail("metadata value of '", quote_text(key), "' must be a string, got ", json_quote(v));
       out[key] = v.get<std::string>();
     }
     return out;
@@ -233,13 +234,20 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : impl_(std::make_uniq
   HeaderParser parser(impl_->path, data_size);
 
   const char* header_begin = reinterpret_cast<const char*>(impl_->mapping->bytes() + 8);
-  json header;
-  try {
-    header = json::parse(header_begin, header_begin + header_size);
-  } catch (const json::parse_error& e) {
-    parser.fail("invalid JSON header: ", e.what());
-  }
+  const std::string_view header_text(header_begin, header_size);
+  // Depth and NUL bytes are checked before parsing (a deep header would overflow the parser's stack);
+  // a repeated key would silently replace a tensor's entry.
+  JsonParseOptions bounds;
+  bounds.refuse_duplicate_keys = true;
+  const json header = parse_json_bounded(header_text, "safetensors file '" + path + "': invalid JSON header", bounds);
   if (!header.is_object()) parser.fail("header is not a JSON object, got ", header.type_name());
+  // The spec: the header starts with '{' and may be padded at its end with spaces (0x20) only.
+  if (header_text.front() != '{') parser.fail("header must begin with '{', got byte ", int(uint8_t(header_text[0])));
+  const size_t last = header_text.find_last_not_of(' ');
+  if (header_text[last] != '}') {
+    parser.fail("header JSON may only be followed by spaces (0x20), got byte ", int(uint8_t(header_text[last])),
+                " at offset ", 8 + last);
+  }
 
   for (const auto& [key, value] : header.items()) {
     if (key == kMetadataKey) {
