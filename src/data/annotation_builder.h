@@ -16,10 +16,14 @@ class AnnotationBuilder {
  public:
   AnnotationBuilder(const std::string& path, const std::string& format, const AnnotationOptions& options);
 
-  /// Adds a sample (caption stripped); a label is checked against the class names when they are known.
-  void add(VideoTextSample sample);
+  /// Adds a sample (caption stripped), or records a bad row at `where` ("line 3", "entry 2 ('x.mp4')") when
+  /// its caption is empty without a label, its video name holds a NUL byte or is too long to be a path,
+  /// or its label is not below the number of known class names.
+  void add(VideoTextSample sample, const std::string& where);
   /// A malformed row: throws "<format> annotations '<path>' <where>: <reason>", or records it when skipping.
   void bad_row(int64_t row, const std::string& where, const std::string& reason);
+  /// A note on a row that was kept (e.g. a last line without its line break), listed in Annotations::warnings.
+  void warn(const std::string& where, const std::string& reason);
   /// resolve_video_path(root, name).
   std::string video_path(const std::string& name) const;
   const AnnotationOptions& options() const { return options_; }
@@ -30,7 +34,8 @@ class AnnotationBuilder {
   AnnotationOptions options_;
 };
 
-/// Parses a whole JSON file (keys in file order); throws naming the file and the parse position.
+/// Parses a whole JSON file (keys in file order; depth bounded, nothing but whitespace after the
+/// document, no NUL byte); throws naming the file and the parse position.
 nlohmann::ordered_json load_json_file(const std::string& path);
 /// "string", "number", "array", ... for messages.
 std::string json_type(const nlohmann::ordered_json& value);

@@ -2,6 +2,8 @@
 // DiDeMo), the official LSMDC dict and the generic JSONL.
 #include "annotation_builder.h"
 
+#include "btadapter/io/json_limits.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -13,7 +15,7 @@ using Json = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
 std::string entry_of(int64_t entry, const std::string& key) {
-  return "entry " + std::to_string(entry) + (key.empty() ? "" : " ('" + key + "')");
+  return "entry " + std::to_string(entry) + (key.empty() ? "" : " ('" + io::quote_text(key) + "')");
 }
 
 // A whole file of the wrong shape is not a bad row: it is the wrong format.
@@ -62,9 +64,9 @@ void read_sentence_dict(const std::string& path, AnnotationBuilder& out, const c
     ++entry;
     if (!sentences_of(value, sentences, entry, key, out)) continue;
     if (paragraph) {
-      out.add({out.video_path(key), join(sentences), -1, key, entry});
+      out.add({out.video_path(key), join(sentences), -1, key, entry}, entry_of(entry, key));
     } else {
-      for (const auto& s : sentences) out.add({out.video_path(key), s, -1, key, entry});
+      for (const auto& s : sentences) out.add({out.video_path(key), s, -1, key, entry}, entry_of(entry, key));
     }
   }
 }
@@ -80,7 +82,7 @@ void read_video_caption_list(const std::string& path, AnnotationBuilder& out, co
     if (!item.is_object() || !item.contains("video") || !item["video"].is_string() || !item.contains("caption")) {
       out.bad_row(entry, entry_of(entry, ""),
                   "expected an object with a string \"video\" and a \"caption\", got a " + json_type(item) +
-                      (item.is_object() ? " with keys " + item.dump().substr(0, 80) : ""));
+                      (item.is_object() ? " " + io::json_quote(item) : ""));
       continue;
     }
     const std::string video = item["video"].get<std::string>();
@@ -89,10 +91,11 @@ void read_video_caption_list(const std::string& path, AnnotationBuilder& out, co
       // ActivityNet ships frames: <root>/<video without extension>/000001.jpg when the file is absent.
       std::string resolved = out.video_path(video);
       const std::string frames = out.video_path(fs::path(video).replace_extension().string());
-      if (!fs::exists(resolved) && fs::is_directory(frames)) resolved = frames;
-      out.add({resolved, join(sentences), -1, video, entry});
+      std::error_code error;  // a name too long for the file system is flagged by add(), not thrown here
+      if (!fs::exists(resolved, error) && fs::is_directory(frames, error)) resolved = frames;
+      out.add({resolved, join(sentences), -1, video, entry}, entry_of(entry, video));
     } else {
-      for (const auto& s : sentences) out.add({out.video_path(video), s, -1, video, entry});
+      for (const auto& s : sentences) out.add({out.video_path(video), s, -1, video, entry}, entry_of(entry, video));
     }
   }
 }
@@ -125,7 +128,7 @@ void read_lsmdc_json(const std::string& path, AnnotationBuilder& out) {
       out.bad_row(entry, entry_of(entry, key), "expected a caption string, got a " + json_type(value));
       continue;
     }
-    out.add({out.video_path(key), value.get<std::string>(), -1, key, entry});
+    out.add({out.video_path(key), value.get<std::string>(), -1, key, entry}, entry_of(entry, key));
   }
 }
 
@@ -136,6 +139,11 @@ void read_generic_jsonl(const std::string& path, AnnotationBuilder& out) {
   for (int64_t number = 1; std::getline(in, line); ++number) {
     if (strip(line).empty()) continue;
     const std::string where = "line " + std::to_string(number);
+    const std::string problem = io::json_text_problem(line);
+    if (!problem.empty()) {
+      out.bad_row(number, where, "not valid JSON: " + problem);
+      continue;
+    }
     Json item;
     try {
       item = Json::parse(line);
@@ -145,20 +153,20 @@ void read_generic_jsonl(const std::string& path, AnnotationBuilder& out) {
     }
     const bool has_text = item.is_object() && item.contains("caption") && item["caption"].is_string();
     if (!item.is_object() || !item.contains("video") || !item["video"].is_string() || !has_text) {
-      out.bad_row(number, where, "expected {\"video\": string, \"caption\": string}, got " + line.substr(0, 80));
+      out.bad_row(number, where, "expected {\"video\": string, \"caption\": string}, got " + io::quote_text(line));
       continue;
     }
     int64_t label = -1;
     if (item.contains("label")) {
       if (!item["label"].is_number_integer() || item["label"].get<int64_t>() < 0) {
-        out.bad_row(number, where, "expected an integer \"label\" >= 0, got " + item["label"].dump());
+        out.bad_row(number, where, "expected an integer \"label\" >= 0, got " + io::json_quote(item["label"]));
         continue;
       }
       label = item["label"].get<int64_t>();
     }
     const std::string video = item["video"].get<std::string>();
     const std::string id = item.contains("id") && item["id"].is_string() ? item["id"].get<std::string>() : video;
-    out.add({out.video_path(video), item["caption"].get<std::string>(), label, id, number});
+    out.add({out.video_path(video), item["caption"].get<std::string>(), label, id, number}, where);
   }
 }
 

@@ -42,6 +42,14 @@ bool check_non_empty(const CsvRow& row, std::initializer_list<std::pair<size_t, 
   return true;
 }
 
+// A last row without its line break is kept (many tools write files so) but noted: the file may be cut.
+void note_unterminated_end(const CsvReader& reader, AnnotationBuilder& out) {
+  if (reader.ended_without_line_break()) {
+    out.warn("line " + std::to_string(reader.line()),
+             "the file ends without a line break after this row (was it cut?); the row was read as it stands");
+  }
+}
+
 std::optional<int64_t> parse_int(const std::string& text) {
   const std::string s = strip(text);
   int64_t value = 0;
@@ -61,8 +69,9 @@ void read_webvid(const std::string& path, AnnotationBuilder& out, size_t columns
     if (!check_non_empty(row, {{0, "videoid"}, {caption_col, "caption"}, {page_dir_col, "page_dir"}}, out)) continue;
     const std::string id = strip(row.fields[0]);
     out.add({out.video_path(strip(row.fields[page_dir_col]) + "/" + id + ".mp4"), row.fields[caption_col], -1, id,
-             row.line});
+             row.line}, line_of(row));
   }
+  note_unterminated_end(reader, out);
 }
 
 // `path<delim>label` lists; the label is split at the last delimiter so paths may contain it.
@@ -81,8 +90,9 @@ void read_label_list(const std::string& path, AnnotationBuilder& out, char delim
       continue;
     }
     if (!check_non_empty(row, {{0, "path"}}, out)) continue;
-    out.add({out.video_path(strip(name)), "", *label + offset, strip(name), row.line});
+    out.add({out.video_path(strip(name)), "", *label + offset, strip(name), row.line}, line_of(row));
   }
+  note_unterminated_end(reader, out);
 }
 
 }  // namespace
@@ -103,8 +113,9 @@ void read_msrvtt_csv(const std::string& path, AnnotationBuilder& out) {
     if (!check_columns(row, 4, "key,vid_key,video_id,sentence", out)) continue;
     if (!check_non_empty(row, {{2, "video_id"}, {3, "sentence"}}, out)) continue;
     const std::string id = strip(row.fields[2]);
-    out.add({out.video_path(id + ".mp4"), row.fields[3], -1, id, row.line});
+    out.add({out.video_path(id + ".mp4"), row.fields[3], -1, id, row.line}, line_of(row));
   }
+  note_unterminated_end(reader, out);
 }
 
 void read_lsmdc_csv(const std::string& path, AnnotationBuilder& out) {
@@ -117,8 +128,9 @@ void read_lsmdc_csv(const std::string& path, AnnotationBuilder& out) {
     // LSMDC keeps clip "<movie>_<time range>" in folder "<movie>".
     const size_t cut = id.rfind('_');
     const std::string movie = cut == std::string::npos ? id : id.substr(0, cut);
-    out.add({out.video_path(movie + "/" + id + ".avi"), row.fields[5], -1, id, row.line});
+    out.add({out.video_path(movie + "/" + id + ".avi"), row.fields[5], -1, id, row.line}, line_of(row));
   }
+  note_unterminated_end(reader, out);
 }
 
 void read_kinetics_list(const std::string& path, AnnotationBuilder& out) { read_label_list(path, out, ' ', 0); }
@@ -156,8 +168,9 @@ void read_generic_csv(const std::string& path, AnnotationBuilder& out) {
       label = *parsed;
     }
     const std::string id = column.count("id") ? strip(row.fields[column["id"]]) : video;
-    out.add({out.video_path(video), row.fields[column["caption"]], label, id, row.line});
+    out.add({out.video_path(video), row.fields[column["caption"]], label, id, row.line}, line_of(row));
   }
+  note_unterminated_end(reader, out);
 }
 
 }  // namespace btadapter::data::detail

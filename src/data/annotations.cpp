@@ -3,10 +3,14 @@
 
 #include "annotation_builder.h"
 
+#include "btadapter/io/json_limits.h"
+
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -30,6 +34,26 @@ std::vector<std::string> read_class_names(const std::string& path) {
   }
   TORCH_CHECK(!names.empty(), "class-name file '", path, "' holds no names");
   return names;
+}
+
+// Linux limits: NAME_MAX bytes per path component, PATH_MAX bytes in all.
+std::string path_length_problem(const std::string& path) {
+  constexpr size_t kMaxComponent = 255, kMaxPath = 4095;
+  size_t begin = 0;
+  while (begin <= path.size()) {
+    const size_t end = std::min(path.find('/', begin), path.size());
+    if (end - begin > kMaxComponent) {
+      return "a component of the video path is " + std::to_string(end - begin) +
+             " bytes, longer than a file name may be (" + std::to_string(kMaxComponent) + "): '" +
+             io::quote_text(path.substr(begin, end - begin)) + "'";
+    }
+    begin = end + 1;
+  }
+  if (path.size() > kMaxPath) {
+    return "the video path is " + std::to_string(path.size()) + " bytes, longer than a path may be (" +
+           std::to_string(kMaxPath) + "): '" + io::quote_text(path) + "'";
+  }
+  return "";
 }
 
 class FunctionReader : public AnnotationReader {
@@ -60,11 +84,10 @@ std::string json_type(const nlohmann::ordered_json& value) { return value.type_n
 nlohmann::ordered_json load_json_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   TORCH_CHECK(in.is_open(), "cannot open annotation file '", path, "'");
-  try {
-    return nlohmann::ordered_json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    TORCH_CHECK(false, "annotation file '", path, "' is not valid JSON: ", e.what());
-  }
+  // Read whole: the bounded parser scans the text for depth and NUL bytes before parsing it.
+  const std::string text(std::istreambuf_iterator<char>(in), {});
+  TORCH_CHECK(!in.bad(), "cannot read annotation file '", path, "'");
+  return io::parse_ordered_json_bounded(text, "annotation file '" + path + "' is not valid JSON");
 }
 
 AnnotationBuilder::AnnotationBuilder(const std::string& path, const std::string& format,
@@ -75,17 +98,34 @@ AnnotationBuilder::AnnotationBuilder(const std::string& path, const std::string&
   if (!options.class_names().empty()) result_.class_names = read_class_names(options.class_names());
 }
 
-void AnnotationBuilder::add(VideoTextSample sample) {
+void AnnotationBuilder::add(VideoTextSample sample, const std::string& where) {
   sample.caption = strip(sample.caption);
+  if (sample.caption.empty() && sample.label < 0) {
+    bad_row(sample.row, where, "empty caption");
+    return;
+  }
+  // Opening "a\0b" would open "a"; a name longer than the file system allows fails every later stat.
+  if (sample.video.find('\0') != std::string::npos || sample.id.find('\0') != std::string::npos) {
+    bad_row(sample.row, where, "the video name holds a NUL character: '" + io::quote_text(sample.id) + "'");
+    return;
+  }
+  if (const std::string too_long = path_length_problem(sample.video); !too_long.empty()) {
+    bad_row(sample.row, where, too_long);
+    return;
+  }
   const auto classes = static_cast<int64_t>(result_.class_names.size());
   if (sample.label >= 0 && classes > 0 && sample.label >= classes) {
     std::ostringstream reason;
     reason << "expected a label below the " << classes << " classes of '" << options_.class_names() << "', got "
            << sample.label << " (0-based)";
-    bad_row(sample.row, "line " + std::to_string(sample.row), reason.str());
+    bad_row(sample.row, where, reason.str());
     return;
   }
   result_.samples.push_back(std::move(sample));
+}
+
+void AnnotationBuilder::warn(const std::string& where, const std::string& reason) {
+  result_.warnings.push_back(result_.format + " annotations '" + result_.path + "' " + where + ": " + reason);
 }
 
 void AnnotationBuilder::bad_row(int64_t row, const std::string& where, const std::string& reason) {
@@ -176,7 +216,8 @@ Annotations read_annotations(const std::string& path, const std::string& format,
 
 std::string resolve_video_path(const std::string& root, const std::string& name) {
   fs::path path = root.empty() ? fs::path(name) : fs::path(root) / name;
-  if (!path.has_extension() && !fs::is_directory(path)) path += ".mp4";
+  std::error_code error;  // an unusable name (too long, ...) is not a folder; the readers flag it
+  if (!path.has_extension() && !fs::is_directory(path, error)) path += ".mp4";
   return path.string();
 }
 

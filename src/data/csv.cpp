@@ -2,18 +2,51 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
+
 namespace btadapter::data {
 
 CsvReader::CsvReader(const std::string& path, char delimiter, bool quoting)
-    : path_(path), in_(path, std::ios::binary), delimiter_(delimiter), quoting_(quoting) {
+    : path_(path), in_(path, std::ios::binary), delimiter_(delimiter), quoting_(quoting), buffer_(1 << 16) {
   TORCH_CHECK(in_.is_open(), "cannot open annotation file '", path, "'");
 }
 
+// Lines end at "\n", "\r\n" or a lone "\r" (classic Mac files), so a CR-only file is many lines, not one.
 bool CsvReader::next_line(std::string& line) {
-  if (!std::getline(in_, line)) return false;
+  line.clear();
+  bool started = false;
+  for (;;) {
+    if (pos_ == end_) {
+      in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+      end_ = static_cast<size_t>(in_.gcount());
+      pos_ = 0;
+      if (end_ == 0) {
+        if (!started) return false;
+        unterminated_ = true;
+        break;
+      }
+    }
+    if (skip_lf_) {
+      skip_lf_ = false;
+      if (buffer_[pos_] == '\n') {
+        ++pos_;
+        continue;
+      }
+    }
+    started = true;
+    const char* begin = buffer_.data() + pos_;
+    const char* stop = buffer_.data() + end_;
+    const char* eol = std::find_if(begin, stop, [](char c) { return c == '\n' || c == '\r'; });
+    line.append(begin, eol);
+    pos_ = static_cast<size_t>(eol - buffer_.data());
+    if (eol != stop) {
+      skip_lf_ = *eol == '\r';
+      ++pos_;
+      break;
+    }
+  }
   ++line_;
   if (line_ == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
-  if (!line.empty() && line.back() == '\r') line.pop_back();
   return true;
 }
 

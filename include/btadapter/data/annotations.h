@@ -65,6 +65,7 @@ struct Annotations {
   std::string format;  ///< the format name it was read with
   std::vector<VideoTextSample> samples;
   std::vector<BadRow> bad_rows;          ///< only with skip_bad_rows
+  std::vector<std::string> warnings;     ///< rows kept but worth a word (a last row without its line break)
   std::vector<std::string> class_names;  ///< from AnnotationOptions::class_names, else empty
 };
 

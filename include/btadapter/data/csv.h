@@ -1,7 +1,7 @@
 #pragma once
 /// A streaming reader for delimited text files: RFC 4180 CSV (quoted fields with the delimiter, doubled
 /// quotes and line breaks inside) or plain delimited lists (TSV without quoting, as LSMDC and UCF101
-/// ship). Handles a UTF-8 byte-order mark and CRLF line ends. Rows are read one at a time, so a 640 MB
+/// ship). Handles a UTF-8 byte-order mark and LF, CRLF or CR-only line ends. Rows are read one at a time, so a 640 MB
 /// WebVid CSV never sits in memory as text.
 ///
 /// Malformed input does not throw: a row whose quote never closes is returned with `error` set (it
@@ -29,6 +29,10 @@ class CsvReader {
   /// Reads the next non-empty row; false at the end of the file.
   bool next(CsvRow& row);
   const std::string& path() const { return path_; }
+  /// The last line read so far (1-based; 0 before the first).
+  int64_t line() const { return line_; }
+  /// True once the file's last line has been read and had no line break (the file may have been cut).
+  bool ended_without_line_break() const { return unterminated_; }
 
  private:
   bool next_line(std::string& line);
@@ -38,6 +42,10 @@ class CsvReader {
   char delimiter_;
   bool quoting_;
   int64_t line_ = 0;
+  std::vector<char> buffer_;
+  size_t pos_ = 0, end_ = 0;
+  bool skip_lf_ = false;  // the last line ended with '\r': a '\n' right after it belongs to it
+  bool unterminated_ = false;
 };
 
 }  // namespace btadapter::data
