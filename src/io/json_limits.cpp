@@ -36,7 +36,7 @@ Json parse_bounded(std::string_view text, const std::string& what, const JsonPar
   try {
     return Json::parse(text.begin(), text.end(), callback);
   } catch (const nlohmann::json::exception& e) {
-    TORCH_CHECK(false, what, ": ", e.what());
+    TORCH_CHECK(false, what, ": ", quote_text(e.what(), 240));  // nlohmann quotes the whole last token
   } catch (const std::runtime_error&) {
     TORCH_CHECK(false, what, ": key '", quote_text(duplicate), "' appears twice in one object");
   }

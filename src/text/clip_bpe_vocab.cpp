@@ -1,5 +1,6 @@
 #include "btadapter/text/clip_bpe_vocab.h"
 
+#include "btadapter/io/json_limits.h"
 #include "btadapter/text/utf8.h"
 
 #include <c10/util/Exception.h>
@@ -152,12 +153,7 @@ ClipBpeVocab ClipBpeVocab::from_openai_merges(const std::string& text, const std
 
 ClipBpeVocab ClipBpeVocab::from_hf(const std::string& vocab_json, const std::string& merges_txt,
                                    const std::string& source) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(vocab_json);
-  } catch (const nlohmann::json::parse_error& e) {
-    TORCH_CHECK(false, "CLIP vocabulary: ", source, " is not valid JSON (", e.what(), ")");
-  }
+  const nlohmann::json j = io::parse_json_bounded(vocab_json, "CLIP vocabulary: " + source + " is not valid JSON");
   TORCH_CHECK(j.is_object() && !j.empty(), "CLIP vocabulary: ", source,
               " must be a JSON object of token -> id, got ", j.type_name());
   std::unordered_map<std::string, int32_t> ids;
@@ -165,16 +161,19 @@ ClipBpeVocab ClipBpeVocab::from_hf(const std::string& vocab_json, const std::str
   for (const auto& item : j.items()) {
     TORCH_CHECK(item.value().is_number_integer() && item.value().get<int64_t>() >= 0 &&
                     item.value().get<int64_t>() < (int64_t(1) << 31),
-                "CLIP vocabulary: ", source, " key '", item.key(), "': expected a non-negative integer id, got ",
-                item.value().dump());
+                "CLIP vocabulary: ", source, " key '", io::quote_text(item.key()),
+                "': expected a non-negative integer id, got ", io::json_quote(item.value()));
     ids[item.key()] = item.value().get<int32_t>();
     largest = std::max<int64_t>(largest, item.value().get<int64_t>());
   }
+  // Dense ids 0..N-1, as HF writes them; a stray huge id would otherwise size the table (up to 2^31 strings).
+  TORCH_CHECK(largest < static_cast<int64_t>(ids.size()), "CLIP vocabulary: ", source, ": id ", largest,
+              " is not below the ", ids.size(), " tokens (expected the ids 0..", ids.size() - 1, ")");
   ClipBpeVocab vocab;
   vocab.tokens_.assign(static_cast<size_t>(largest + 1), std::string());
   for (const auto& [token, id] : ids) {
     TORCH_CHECK(vocab.tokens_[id].empty(), "CLIP vocabulary: ", source, ": id ", id, " is used by both '",
-                vocab.tokens_[id], "' and '", token, "'");
+                io::quote_text(vocab.tokens_[id]), "' and '", io::quote_text(token), "'");
     vocab.tokens_[id] = token;
   }
   const std::string merges_source = (fs::path(source).parent_path() / "merges.txt").string();
@@ -212,7 +211,7 @@ void ClipBpeVocab::index(const std::unordered_map<std::string, int32_t>& ids, co
   token_bytes_.assign(tokens_.size(), std::string());
   for (size_t id = 0; id < tokens_.size(); ++id) {
     for (char32_t c : text::utf8_decode(tokens_[id])) {
-      TORCH_CHECK(c < byte_of.size() && byte_of[c] >= 0, "CLIP vocabulary: ", source, ": token '", tokens_[id],
+      TORCH_CHECK(c < byte_of.size() && byte_of[c] >= 0, "CLIP vocabulary: ", source, ": token '", io::quote_text(tokens_[id]),
                   "' (id ", id, ") is not made of byte-level BPE characters");
       token_bytes_[id].push_back(static_cast<char>(byte_of[c]));
     }
