@@ -1,5 +1,3 @@
-// (Named to sort after sentencepiece_tokenizer_test.cpp: SentencePiece.MissingPluginIsNamed must run before any
-// test of the same process loads the plugin, and a unity test binary runs the files in name order.)
 // LlamaTokenizer: the fixture's toy vocabulary as a SentencePiece model must give the official prompt and
 // training ids exactly (inf.input_ids, train.input_ids); a SentencePiece model trained here checks the
 // added-token ids and the whitespace rule on a vocabulary the test did not choose; answer clean-up.

@@ -1,5 +1,3 @@
-// (Named to sort after sentencepiece_tokenizer_test.cpp: SentencePiece.MissingPluginIsNamed must run before any
-// test of the same process loads the plugin, and a unity test binary runs the files in name order.)
 // preprocess_v1 on the fixture's training sample with the toy vocabulary: ids and labels equal the
 // official train.input_ids / train.labels exactly; multi-round masking and the official mismatch rule.
 #include <gtest/gtest.h>
