@@ -83,7 +83,8 @@ TEST(HfCheckpoint, SingleFileFolderAndDtypeConversion) {
   fs::copy_file(llm_fixture().llama_file, tmp / "model.safetensors");
   auto model = load_llama(tmp.path().string(), LlamaLoadOptions().dtype(torch::kBFloat16));
   const auto weights = io::read_safetensors(llm_fixture().llama_file);
-  const auto& w = model->named_parameters()["lm_head.weight"];
+  const auto params = model->named_parameters();  // operator[] returns a reference into this dict
+  const auto& w = params["lm_head.weight"];
   EXPECT_EQ(w.scalar_type(), torch::kBFloat16);
   EXPECT_TRUE(torch::equal(w, weights.at("lm_head.weight").to(torch::kBFloat16)));
 }

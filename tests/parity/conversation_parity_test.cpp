@@ -13,6 +13,8 @@
 
 namespace fs = std::filesystem;
 using btadapter::testing::fixture_path;
+using btadapter::testing::run_command;
+using btadapter::testing::tool_path;
 
 namespace {
 
@@ -86,4 +88,23 @@ TEST(ConversationParity, FailsOnAPerturbedOrUnknownExpectedTensor) {
   EXPECT_FALSE(unknown->passed);
   EXPECT_EQ(unknown->problem, "not listed in config.json files");
   EXPECT_TRUE(find_check(report, "llm.hidden_states.0")->passed);
+}
+
+TEST(ConversationParity, BtParityChecksAConversationFolder) {
+  const fs::path dir = conversation_folders().front();
+  auto result = run_command(tool_path("bt_parity").string() + " --quiet " + dir.string());
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("PARITY PASS"), std::string::npos) << result.output;
+
+  auto expected = btadapter::io::read_safetensors((dir / "expected.safetensors").string());
+  expected["llm.logits"] = expected["llm.logits"] + 1e-3;
+  btadapter::testing::TempDir variant;
+  make_variant(dir, variant.path(), expected);
+  result = run_command(tool_path("bt_parity").string() + " --quiet " + variant.path().string());
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("FAIL llm"), std::string::npos) << result.output;
+
+  result = run_command(tool_path("bt_parity").string() + " --precision bf16 " + dir.string());
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("expected no --weights or --precision"), std::string::npos) << result.output;
 }
