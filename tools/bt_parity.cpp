@@ -4,6 +4,7 @@
 // same checks under CPU bf16 autocast to measure its accuracy effect (the fp32 tolerances then fail).
 #include "btadapter/model/autocast.h"
 #include "btadapter/model/parity.h"
+#include "run_main.h"
 
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
@@ -55,29 +56,26 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  try {
-    auto fixture = btadapter::read_parity_fixture(dir);
-    if (weights.empty()) {
-      for (const char* name : {"weights_openai.safetensors", "weights_hf.safetensors"}) {
-        weights.push_back((std::filesystem::path(dir) / name).string());
-      }
-    }
-    bool passed = true;
-    for (const auto& file : weights) {
-      std::optional<at::ScalarType> autocast;
-      if (precision == "bf16") autocast = at::kBFloat16;
-      btadapter::AutocastGuard guard(autocast, c10::DeviceType::CPU);
-      auto report = btadapter::run_parity(fixture, file);
-      print_report(report, quiet);
-      passed = passed && report.passed();
-    }
-    std::printf("%s\n", passed ? "PARITY PASS" : "PARITY FAIL");
-    return passed ? 0 : 1;
-  } catch (const c10::Error& e) {
-    std::fprintf(stderr, "bt_parity: %s\n", e.what_without_backtrace());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bt_parity: %s\n", e.what());
-    return 2;
-  }
+  return btadapter::tools::run_main(
+      "bt_parity",
+      [&] {
+        auto fixture = btadapter::read_parity_fixture(dir);
+        if (weights.empty()) {
+          for (const char* name : {"weights_openai.safetensors", "weights_hf.safetensors"}) {
+            weights.push_back((std::filesystem::path(dir) / name).string());
+          }
+        }
+        bool passed = true;
+        for (const auto& file : weights) {
+          std::optional<at::ScalarType> autocast;
+          if (precision == "bf16") autocast = at::kBFloat16;
+          btadapter::AutocastGuard guard(autocast, c10::DeviceType::CPU);
+          auto report = btadapter::run_parity(fixture, file);
+          print_report(report, quiet);
+          passed = passed && report.passed();
+        }
+        std::printf("%s\n", passed ? "PARITY PASS" : "PARITY FAIL");
+        return passed ? 0 : 1;
+      },
+      2);
 }
