@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   app.add_option("--video", video, "video file or frame folder")->required();
   app.add_option("--prompt", prompt, "one question (default: interactive session on stdin)");
   CLI11_PARSE(app, argc, argv);
-  try {
+  return btadapter::tools::run_main("bt_chat", [&] {
     cli.configure_runtime();
     const chat::VideoChat model(cli.chat_options());
     const llm::GenerationOptions generation = cli.generation();
@@ -74,8 +74,5 @@ int main(int argc, char** argv) {
       }
     }
     return 0;
-  } catch (const std::exception& e) {
-    std::cerr << "bt_chat: " << tools::error_message(e) << std::endl;
-    return 1;
-  }
+  });
 }

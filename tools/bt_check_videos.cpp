@@ -1,6 +1,7 @@
 // bt_check_videos: open every video an annotation file names, decode the frames training would
 // sample, and summarise what is missing, corrupt or short. The JSON summary is the last line of stdout.
 #include "btadapter/data/video_check.h"
+#include "run_main.h"
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
@@ -25,7 +26,7 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "write one JSON line per bad row or video here");
   app.add_option("--class-names", class_names, "class-name file (recognition lists)");
   CLI11_PARSE(app, argc, argv);
-  try {
+  return btadapter::tools::run_main("bt_check_videos", [&] {
     const Annotations a =
         read_annotations(annotations, format, AnnotationOptions().root(root).skip_bad_rows(true).class_names(class_names));
     options.frames(frames).threads(threads).progress([](int64_t done, int64_t total) {
@@ -36,11 +37,5 @@ int main(int argc, char** argv) {
     if (!out.empty()) write_video_problems(out, report);
     std::cout << video_check_summary_json(report) << std::endl;
     return 0;
-  } catch (const c10::Error& e) {
-    std::cerr << "bt_check_videos: " << e.what_without_backtrace() << std::endl;
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "bt_check_videos: " << e.what() << std::endl;
-    return 1;
-  }
+  });
 }

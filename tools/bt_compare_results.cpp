@@ -1,5 +1,6 @@
 // bt_compare_results: one table comparing bt_eval_retrieval results files (one row per NAME=FILE).
 #include "btadapter/eval/results_comparison.h"
+#include "run_main.h"
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
@@ -11,7 +12,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> entries;
   app.add_option("results", entries, "NAME=FILE (a results JSON written by bt_eval_retrieval -o)")->required();
   CLI11_PARSE(app, argc, argv);
-  try {
+  return btadapter::tools::run_main("bt_compare_results", [&] {
     std::vector<std::pair<std::string, std::string>> named;
     for (const auto& e : entries) {
       const auto eq = e.find('=');
@@ -20,8 +21,5 @@ int main(int argc, char** argv) {
     }
     std::cout << btadapter::eval::format_results_comparison(named);
     return 0;
-  } catch (const c10::Error& e) {
-    std::cerr << "bt_compare_results: " << e.what_without_backtrace() << std::endl;
-    return 1;
-  }
+  });
 }

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   app.add_option("--flush-every", flush_every, "answers between writes of the output")->capture_default_str();
   app.add_flag("-q,--quiet", quiet, "no progress line");
   CLI11_PARSE(app, argc, argv);
-  try {
+  return btadapter::tools::run_main("bt_eval_qa", [&] {
     const eval::QaFormat qa_format = eval::parse_qa_format(format);
     const std::vector<eval::QaItem> items = eval::read_qa_dataset(qa_format, questions, answers);
     eval::QaPredictionWriter writer(output, qa_format, flush_every);
@@ -76,8 +76,5 @@ int main(int argc, char** argv) {
     std::cerr << eval::describe(score) << std::endl;
     std::cout << report.dump() << std::endl;
     return 0;
-  } catch (const std::exception& e) {
-    std::cerr << "bt_eval_qa: " << tools::error_message(e) << std::endl;
-    return 1;
-  }
+  });
 }

@@ -67,10 +67,5 @@ int main(int argc, char** argv) {
   app.add_option("--top-k", a.top_ks, "top-K accuracies to report")->capture_default_str();
   app.add_option("--ties", a.ties, "exact-tie handling: pessimistic | optimistic")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  try {
-    return run(a);
-  } catch (const std::exception& e) {
-    std::cerr << "bt_eval_recognition: " << tools::error_message(e) << std::endl;
-    return 1;
-  }
+  return btadapter::tools::run_main("bt_eval_recognition", [&] { return run(a); });
 }

@@ -93,10 +93,5 @@ int main(int argc, char** argv) {
   app.add_flag("--direction-from-files", a.direction_files,
                "encode each reversed twin from its own file (default: the forward clip played backwards)");
   CLI11_PARSE(app, argc, argv);
-  try {
-    return run(a);
-  } catch (const std::exception& e) {
-    std::cerr << "bt_eval_retrieval: " << tools::error_message(e) << std::endl;
-    return 1;
-  }
+  return btadapter::tools::run_main("bt_eval_retrieval", [&] { return run(a); });
 }

@@ -69,10 +69,5 @@ int main(int argc, char** argv) {
   app.add_flag("--no-golden", a.no_golden, "do not store golden embeddings");
   app.add_flag("--no-reload", a.no_reload, "do not reload the written file to check it");
   CLI11_PARSE(app, argc, argv);
-  try {
-    return run(a);
-  } catch (const std::exception& e) {
-    std::cerr << "bt_export: " << tools::error_message(e) << std::endl;
-    return 1;
-  }
+  return btadapter::tools::run_main("bt_export", [&] { return run(a); });
 }

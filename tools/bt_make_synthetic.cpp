@@ -1,6 +1,7 @@
 // bt_make_synthetic: write a small video-text dataset of real H.264 videos (moving coloured shapes in
 // time-reversed pairs) with WebVid-format train and MSR-VTT-format test annotations.
 #include "btadapter/data/synthetic.h"
+#include "run_main.h"
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
@@ -25,7 +26,7 @@ int main(int argc, char** argv) {
   app.add_option("--fps", fps, "frames per second")->capture_default_str();
   app.add_option("--seed", seed, "seed of every random choice")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  try {
+  return btadapter::tools::run_main("bt_make_synthetic", [&] {
     options.out_dir(out).train_videos(train).test_videos(test).frames(frames).size(size).fps(fps).seed(seed);
     const SyntheticDataset d = make_synthetic_dataset(options, [](int64_t done, int64_t total) {
       std::cerr << "\rwrote " << done << "/" << total << " videos" << std::flush;
@@ -38,11 +39,5 @@ int main(int argc, char** argv) {
         {"test_pairs", d.test_pairs}};
     std::cout << summary.dump() << std::endl;
     return 0;
-  } catch (const c10::Error& e) {
-    std::cerr << "bt_make_synthetic: " << e.what_without_backtrace() << std::endl;
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "bt_make_synthetic: " << e.what() << std::endl;
-    return 1;
-  }
+  });
 }

@@ -7,6 +7,7 @@
 #include "btadapter/model/autocast.h"
 #include "btadapter/model/parity.h"
 #include "btadapter/parity/conversation_parity.h"
+#include "run_main.h"
 
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
@@ -59,37 +60,34 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  try {
-    if (std::filesystem::exists(std::filesystem::path(dir) / "llama.safetensors")) {
-      TORCH_CHECK(weights.empty() && precision == "fp32", "expected no --weights or --precision for the conversation "
-                  "fixture ", dir, " (it runs on its own weight files in fp32)");
-      const auto report = btadapter::run_conversation_parity(dir);
-      print_report(report, quiet);
-      std::printf("%s\n", report.passed() ? "PARITY PASS" : "PARITY FAIL");
-      return report.passed() ? 0 : 1;
-    }
-    auto fixture = btadapter::read_parity_fixture(dir);
-    if (weights.empty()) {
-      for (const char* name : {"weights_openai.safetensors", "weights_hf.safetensors"}) {
-        weights.push_back((std::filesystem::path(dir) / name).string());
-      }
-    }
-    bool passed = true;
-    for (const auto& file : weights) {
-      std::optional<at::ScalarType> autocast;
-      if (precision == "bf16") autocast = at::kBFloat16;
-      btadapter::AutocastGuard guard(autocast, c10::DeviceType::CPU);
-      auto report = btadapter::run_parity(fixture, file);
-      print_report(report, quiet);
-      passed = passed && report.passed();
-    }
-    std::printf("%s\n", passed ? "PARITY PASS" : "PARITY FAIL");
-    return passed ? 0 : 1;
-  } catch (const c10::Error& e) {
-    std::fprintf(stderr, "bt_parity: %s\n", e.what_without_backtrace());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bt_parity: %s\n", e.what());
-    return 2;
-  }
+  return btadapter::tools::run_main(
+      "bt_parity",
+      [&] {
+        if (std::filesystem::exists(std::filesystem::path(dir) / "llama.safetensors")) {
+          TORCH_CHECK(weights.empty() && precision == "fp32", "expected no --weights or --precision for the "
+                      "conversation fixture ", dir, " (it runs on its own weight files in fp32)");
+          const auto report = btadapter::run_conversation_parity(dir);
+          print_report(report, quiet);
+          std::printf("%s\n", report.passed() ? "PARITY PASS" : "PARITY FAIL");
+          return report.passed() ? 0 : 1;
+        }
+        auto fixture = btadapter::read_parity_fixture(dir);
+        if (weights.empty()) {
+          for (const char* name : {"weights_openai.safetensors", "weights_hf.safetensors"}) {
+            weights.push_back((std::filesystem::path(dir) / name).string());
+          }
+        }
+        bool passed = true;
+        for (const auto& file : weights) {
+          std::optional<at::ScalarType> autocast;
+          if (precision == "bf16") autocast = at::kBFloat16;
+          btadapter::AutocastGuard guard(autocast, c10::DeviceType::CPU);
+          auto report = btadapter::run_parity(fixture, file);
+          print_report(report, quiet);
+          passed = passed && report.passed();
+        }
+        std::printf("%s\n", passed ? "PARITY PASS" : "PARITY FAIL");
+        return passed ? 0 : 1;
+      },
+      2);
 }

@@ -1,5 +1,6 @@
 // bt_plot_log: training curves from a JSONL log as a PNG (one panel per --panel).
 #include "btadapter/eval/curve_plot.h"
+#include "run_main.h"
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
@@ -33,17 +34,11 @@ int main(int argc, char** argv) {
   app.add_option("--width", options.width(), "image width in pixels")->capture_default_str();
   app.add_option("--panel-height", options.panel_height(), "height of each panel in pixels")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  try {
+  return btadapter::tools::run_main("bt_plot_log", [&] {
     std::vector<btadapter::eval::CurvePanel> panels;
     for (const auto& spec : panel_specs) panels.push_back(parse_panel(spec, log));
     btadapter::eval::write_curve_plot(out, panels, options);
     std::cout << out << std::endl;
     return 0;
-  } catch (const c10::Error& e) {
-    std::cerr << "bt_plot_log: " << e.what_without_backtrace() << std::endl;
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "bt_plot_log: " << e.what() << std::endl;
-    return 1;
-  }
+  });
 }

@@ -2,23 +2,14 @@
 // YAML config, on one process or many (torchrun / SLURM / scripts/launch_local.sh environment).
 #include "btadapter/train/train_config.h"
 #include "btadapter/train/trainer.h"
+#include "run_main.h"
 
 #include <CLI/CLI.hpp>
-#include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
 
 #include <iostream>
 #include <string>
 #include <vector>
-
-namespace {
-
-std::string message_of(const std::exception& e) {
-  if (const auto* error = dynamic_cast<const c10::Error*>(&e)) return error->what_without_backtrace();
-  return e.what();
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Pretrain a BT-Adapter video-text model (reference recipe: configs/webvid.yaml)"};
@@ -31,7 +22,7 @@ int main(int argc, char** argv) {
   app.add_option("--output", output_dir, "shorthand for --set run.output_dir=DIR");
   app.add_flag("--help-config", help_config, "print every config key (Markdown table) and exit");
   CLI11_PARSE(app, argc, argv);
-  try {
+  return btadapter::tools::run_main("bt_pretrain", [&] {
     if (help_config) {
       std::cout << btadapter::train::config_reference_markdown();
       return 0;
@@ -47,8 +38,5 @@ int main(int argc, char** argv) {
                                         {"max_data_wait_s", summary.max_data_wait_s}};
     std::cout << result.dump() << std::endl;
     return 0;
-  } catch (const std::exception& e) {
-    std::cerr << "bt_pretrain: " << message_of(e) << std::endl;
-    return 1;
-  }
+  });
 }

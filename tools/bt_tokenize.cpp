@@ -7,6 +7,7 @@
 //   bt_tokenize --vocab vocab.json --decode < ids.jsonl
 #include "btadapter/model/model_config.h"
 #include "btadapter/text/tokenizer.h"
+#include "run_main.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
   app.add_flag("--jsonl", jsonl, "each input line is a JSON string or an object with \"text\" (multi-line texts)");
   app.add_flag("--decode", decode, "read one JSON array of ids per line and print the decoded text as a JSON string");
   CLI11_PARSE(app, argc, argv);
-  try {
+  return btadapter::tools::run_main("bt_tokenize", [&] {
     if (app.count("--kind") == 0 && config.vocab.size() > 6 &&
         config.vocab.compare(config.vocab.size() - 6, 6, ".model") == 0) {
       config.kind = "sentencepiece";
@@ -83,12 +84,6 @@ int main(int argc, char** argv) {
     }
     std::cout.flush();
     if (!std::cout) throw std::runtime_error("cannot write to stdout");
-  } catch (const c10::Error& e) {
-    std::cerr << "bt_tokenize: " << e.what_without_backtrace() << '\n';
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "bt_tokenize: " << e.what() << '\n';
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

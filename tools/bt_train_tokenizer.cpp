@@ -2,6 +2,7 @@
 #include "btadapter/data/annotations.h"
 #include "btadapter/io/atomic_file.h"
 #include "btadapter/text/sentencepiece_tokenizer.h"
+#include "run_main.h"
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
@@ -11,8 +12,8 @@
 int main(int argc, char** argv) {
   CLI::App app{"Train a SentencePiece vocabulary on captions (ids: unk 0, bos 1, eos 2)"};
   std::string captions, annotations, format, out;
-  int64_t vocab_size = 1000;
-  std::string model_type = "unigram";
+  int64_t vocab_size = 1000;  // the tool's own choice: SentencePieceTrainOptions takes it as an argument
+  std::string model_type = btadapter::SentencePieceTrainOptions("", "", vocab_size).model_type();
   auto* from_captions = app.add_option("--captions", captions, "UTF-8 text, one caption per line");
   auto* from_annotations = app.add_option("--annotations", annotations, "annotation file whose captions to use");
   app.add_option("--format", format, "format of --annotations (e.g. webvid, msrvtt-json, jsonl)");
@@ -21,7 +22,7 @@ int main(int argc, char** argv) {
   app.add_option("--model-type", model_type, "unigram or bpe")->capture_default_str();
   from_captions->excludes(from_annotations);
   CLI11_PARSE(app, argc, argv);
-  try {
+  return btadapter::tools::run_main("bt_train_tokenizer", [&] {
     TORCH_CHECK(!captions.empty() || !annotations.empty(), "expected --captions or --annotations");
     if (captions.empty()) {
       TORCH_CHECK(!format.empty(), "--annotations ", annotations, ": expected --format too");
@@ -35,11 +36,5 @@ int main(int argc, char** argv) {
         btadapter::SentencePieceTrainOptions(captions, out, vocab_size).model_type(model_type));
     std::cout << out << std::endl;
     return 0;
-  } catch (const c10::Error& e) {
-    std::cerr << "bt_train_tokenizer: " << e.what_without_backtrace() << std::endl;
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "bt_train_tokenizer: " << e.what() << std::endl;
-    return 1;
-  }
+  });
 }

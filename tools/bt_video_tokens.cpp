@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-square-resize", no_square_resize, "skip the official nearest resize to 224x224 (keeps aspect)");
   app.add_option("-o,--output", output, "output .safetensors")->required();
   CLI11_PARSE(app, argc, argv);
-  try {
+  return btadapter::tools::run_main("bt_video_tokens", [&] {
     const auto start = std::chrono::steady_clock::now();
     configure_cpu_runtime();
     torch::NoGradGuard no_grad;
@@ -86,8 +86,5 @@ int main(int argc, char** argv) {
         {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
     std::cout << summary.dump() << std::endl;
     return 0;
-  } catch (const std::exception& e) {
-    std::cerr << "bt_video_tokens: " << tools::error_message(e) << std::endl;
-    return 1;
-  }
+  });
 }

@@ -15,8 +15,8 @@ namespace btadapter::tools {
 struct ChatModelCli {
   std::string llm, clip, adapter, projector, tokenizer;
   std::string conv_mode = chat::VideoChatOptions("", "", "", "").conv_mode();
-  std::string device = "cpu";
-  std::string dtype = "float32";
+  std::string device = chat::VideoChatOptions("", "", "", "").device().str();
+  std::string dtype = dtype_name(chat::VideoChatOptions("", "", "", "").dtype());
   std::string frame_rule = chat::to_string(chat::VideoChatOptions("", "", "", "").frame_rule());
   int64_t frames = chat::VideoChatOptions("", "", "", "").num_frames();
   int64_t vision_heads = chat::VideoChatOptions("", "", "", "").vision_heads();

@@ -1,14 +1,13 @@
 #pragma once
 // Shared by the tools that load a model (bt_eval_retrieval, bt_eval_recognition, bt_export): the model
-// options (one to one onto btadapter::LoadOptions, whose defaults they show), a progress line and the
-// one-line error message.
+// options (one to one onto btadapter::LoadOptions, whose defaults they show) and a progress line.
 
 #include "btadapter/btadapter.h"
 #include "btadapter/runtime/cpu_runtime.h"
+#include "run_main.h"
 
 #include <CLI/CLI.hpp>
 
-#include <c10/util/Exception.h>
 
 #include <chrono>
 #include <cstdio>
@@ -23,8 +22,8 @@ struct ModelCli {
   std::string vocab;
   std::string truncate;
   std::string fusion = LoadOptions().fusion();
-  std::string device = "cpu";
-  std::string dtype = "float32";
+  std::string device = LoadOptions().device().str();
+  std::string dtype = dtype_name(LoadOptions().dtype());
   int64_t vision_heads = LoadOptions().vision_heads();
   int64_t text_heads = LoadOptions().text_heads();
   bool no_verify = false;
@@ -90,11 +89,5 @@ class ProgressLine {
   std::string what_;
   std::chrono::steady_clock::time_point start_;
 };
-
-/// The message of an exception without LibTorch's C++ backtrace.
-inline std::string error_message(const std::exception& e) {
-  if (const auto* error = dynamic_cast<const c10::Error*>(&e)) return error->what_without_backtrace();
-  return e.what();
-}
 
 }  // namespace btadapter::tools

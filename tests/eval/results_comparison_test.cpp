@@ -8,6 +8,9 @@
 namespace {
 
 using btadapter::eval::format_results_comparison;
+using btadapter::testing::expect_error;
+using btadapter::testing::run_command;
+using btadapter::testing::tool_path;
 
 TEST(ResultsComparison, OneRowPerFileWithMissingValuesAsDashes) {
   btadapter::testing::TempDir dir;
@@ -26,14 +29,23 @@ TEST(ResultsComparison, FilesWithoutRetrievalMetricsAreNamed) {
   btadapter::testing::TempDir dir;
   const auto bad = (dir / "bad.json").string();
   std::ofstream(bad) << R"({"recognition": {}})";
-  try {
-    format_results_comparison({{"x", bad}});
-    FAIL();
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("results file '" + bad + "': expected a JSON object with retrieval"),
-              std::string::npos);
-  }
-  EXPECT_THROW(format_results_comparison({{"x", bad + ".none"}}), c10::Error);
+  expect_error(
+      [&] {
+        format_results_comparison({{"x", bad}});
+      },
+      "results file '" + bad + "': expected a JSON object with retrieval");
+  expect_error(
+      [&] {
+        format_results_comparison({{"x", bad + ".none"}});
+      },
+      "cannot read the results file '" + bad + ".none'");
+}
+
+// The tool's errors: one line "bt_compare_results: <message>" and exit status 1.
+TEST(BtCompareResults, ABadArgumentIsOneLineWithExitStatus1) {
+  const auto result = run_command(tool_path("bt_compare_results").string() + " no-equals-sign");
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_EQ(result.output, "bt_compare_results: expected NAME=FILE, got 'no-equals-sign'\n");
 }
 
 }  // namespace

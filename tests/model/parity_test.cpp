@@ -5,6 +5,7 @@
 #include "btadapter/io/safetensors.h"
 #include "support/test_support.h"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -66,6 +67,17 @@ TEST(Parity, FailsOnAPerturbedOrUnknownExpectedTensor) {
   EXPECT_EQ(result.exit_code, 1) << result.output;
   EXPECT_NE(result.output.find("bt.something_new"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("not produced by the harness"), std::string::npos) << result.output;
+}
+
+// An error (here: a folder without the fixture files) is one line "bt_parity: ..." without a C++
+// backtrace, and exit status 2, apart from a parity failure's 1.
+TEST(Parity, AnErrorIsOneLineWithExitStatus2) {
+  btadapter::testing::TempDir empty;
+  const auto result = run_command(tool_path("bt_parity").string() + " " + empty.path().string());
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_EQ(result.output.rfind("bt_parity: ", 0), 0u) << result.output;
+  EXPECT_NE(result.output.find(empty.path().string()), std::string::npos) << result.output;
+  EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
 }
 
 TEST(Parity, MissingFolderIsAClearError) {
