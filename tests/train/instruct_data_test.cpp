@@ -10,7 +10,7 @@ using namespace btadapter::testing;
 
 namespace {
 
-train::InstructionDatasetOptions options(const TempDir& dir, int64_t max_length = 2048) {
+train::InstructionDatasetOptions data_options(const TempDir& dir, int64_t max_length = 2048) {
   return train::InstructionDatasetOptions((dir / "features").string(), 17).max_length(max_length);
 }
 
@@ -23,7 +23,7 @@ TEST(InstructionData, FixtureRowGivesTheOfficialIdsAndLabels) {
   const auto& f = conversation_fixture();
   const text::LlamaTokenizer tokenizer = fixture_tokenizer(dir);
   write_features(dir, "tiny_conv_a_0", f.in("train.features")[0]);
-  const train::InstructionDataset data(f.file("train_sample.json"), tokenizer, options(dir));
+  const train::InstructionDataset data(f.file("train_sample.json"), tokenizer, data_options(dir));
   ASSERT_EQ(data.size(), 1);
   EXPECT_EQ(data.example(0).id, "tiny_conv_a_0");
   const train::InstructionBatch batch = train::collate_instructions(data, {0}, tokenizer.unk_id());
@@ -43,7 +43,7 @@ TEST(InstructionData, BadRowsAndMissingFeaturesAreCountedNotFatal) {
   rows.push_back({{"id", "no_video"}, {"conversations", nlohmann::json::array()}});
   rows.push_back(42);
   rows.push_back({{"video", "a.pkl"}, {"conversations", {{{"from", "robot"}, {"value", "x"}}}}});
-  const train::InstructionDataset data(write_json(dir, "rows.json", rows), tokenizer, options(dir));
+  const train::InstructionDataset data(write_json(dir, "rows.json", rows), tokenizer, data_options(dir));
   EXPECT_EQ(data.size(), 1);
   EXPECT_EQ(data.stats().rows, 5);
   EXPECT_EQ(data.stats().missing_features, 1);
@@ -63,11 +63,11 @@ TEST(InstructionData, TruncationIsCountedAndACutVideoBlockIsSkipped) {
   write_features(dir, "a", features_of_frames(4));
   const std::string json = write_json(dir, "one.json", nlohmann::json::array({instruction_row(
                                                            "a", "What is the man doing?", "The man is slicing tomatoes in the kitchen.")}));
-  const train::InstructionDataset full(json, tokenizer, options(dir));
+  const train::InstructionDataset full(json, tokenizer, data_options(dir));
   ASSERT_EQ(full.size(), 1);
   const auto length = static_cast<int64_t>(full.example(0).input_ids.size());
 
-  const train::InstructionDataset cut_answer(json, tokenizer, options(dir, length - 3));
+  const train::InstructionDataset cut_answer(json, tokenizer, data_options(dir, length - 3));
   ASSERT_EQ(cut_answer.size(), 1);
   EXPECT_EQ(cut_answer.stats().truncated, 1);
   EXPECT_EQ(cut_answer.stats().truncated_dropped, 0);
@@ -75,7 +75,7 @@ TEST(InstructionData, TruncationIsCountedAndACutVideoBlockIsSkipped) {
 
   const auto& ids = full.example(0).input_ids;
   const auto start = std::find(ids.begin(), ids.end(), tokenizer.video_start_id()) - ids.begin();
-  const train::InstructionDataset cut_video(json, tokenizer, options(dir, start + 5));
+  const train::InstructionDataset cut_video(json, tokenizer, data_options(dir, start + 5));
   EXPECT_EQ(cut_video.size(), 0);
   EXPECT_EQ(cut_video.stats().truncated, 1);
   EXPECT_EQ(cut_video.stats().truncated_dropped, 1);
@@ -93,7 +93,7 @@ TEST(InstructionData, CollationPadsAndSkipsUnreadableFeatures) {
                  nlohmann::json::array({instruction_row("a", "What is the man doing?", "slicing"),
                                         instruction_row("b", "What is the man doing?", "The man is slicing tomatoes."),
                                         instruction_row("wrong_shape", "What?", "x"), instruction_row("garbage", "What?", "x")})),
-      tokenizer, options(dir));
+      tokenizer, data_options(dir));
   ASSERT_EQ(data.size(), 4);
   const train::InstructionBatch batch = train::collate_instructions(data, {0, 1, 2, 3}, tokenizer.unk_id());
   EXPECT_EQ(batch.bad_videos, 2);

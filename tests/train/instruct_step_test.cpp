@@ -119,11 +119,11 @@ TEST(InstructStep, SavedAdapterAndProjectorLoadIntoVideoChatAndAnswer) {
   train::save_instruct_weights(step.model(), adapter, projector);
 
   const auto& f = conversation_fixture();
-  const chat::VideoTower tower = chat::load_video_tower(f.file("vision_tower_clip.safetensors"), adapter);
+  chat::VideoTower tower = chat::load_video_tower(f.file("vision_tower_clip.safetensors"), adapter);
   for (const auto& [name, p] : tower->branch_parameters()) {
     EXPECT_TRUE(torch::equal(p, step.trainable()["model.vision_tower." + name])) << name;
   }
-  const chat::Projector loaded = chat::load_projector(projector);
+  chat::Projector loaded = chat::load_projector(projector);
   EXPECT_TRUE(torch::equal(loaded.mm_projector->weight, step.trainable()["model.mm_projector.weight"]));
   EXPECT_FALSE(torch::equal(loaded.mm_projector->weight, chat::load_projector(f.file("mm_projector.safetensors")).mm_projector->weight));
 
