@@ -84,29 +84,45 @@ TEST(InstructStep, TwoGlooRanksEqualOneProcessWithTheDoubledBatch) {
   const train::InstructionDataset data = four_sample_data(dir, tokenizer);
   ASSERT_EQ(data.size(), 4);
   constexpr int kSteps = 2;
-  const auto train_steps = [&](train::InstructStep& step, const std::vector<int64_t>& indices) {
+  struct Run {
     std::vector<double> losses;
-    for (int s = 0; s < kSteps; ++s) losses.push_back(step.run(train::collate_instructions(data, indices, 0), s).loss);
-    return losses;
+    std::vector<std::map<std::string, torch::Tensor>> grads;  // the reduced, clipped gradient of each step
+    train::NamedTensors params;
   };
-  train::InstructStep single(load_instruct_fixture_model(tokenizer), step_options(1.0), dist::make_single_process_group());
-  const std::vector<double> single_losses = train_steps(single, {0, 1, 2, 3});
+  const auto train_steps = [&](train::InstructStep& step, const std::vector<int64_t>& indices) {
+    Run run;
+    for (int s = 0; s < kSteps; ++s) {
+      run.losses.push_back(step.run(train::collate_instructions(data, indices, 0), s).loss);
+      run.grads.emplace_back();
+      for (const auto& item : step.trainable()) run.grads.back()[item.key()] = item.value().grad().clone();
+    }
+    run.params = step.trainable();
+    return run;
+  };
+  // No clipping: a clipped gradient would hide a wrongly scaled reduction.
+  const double lr = step_options(0.0).lr();
+  train::InstructStep single_step(load_instruct_fixture_model(tokenizer), step_options(0.0), dist::make_single_process_group());
+  const Run single = train_steps(single_step, {0, 1, 2, 3});
 
-  std::vector<std::vector<double>> rank_losses(2);
-  std::vector<train::NamedTensors> rank_params(2);
+  std::vector<Run> ranks(2);
   run_ranks(2, [&](int rank, std::shared_ptr<dist::ProcessGroup> group) {
-    train::InstructStep step(load_instruct_fixture_model(tokenizer), step_options(1.0), group);
-    rank_losses[rank] = train_steps(step, rank == 0 ? std::vector<int64_t>{0, 1} : std::vector<int64_t>{2, 3});
-    rank_params[rank] = step.trainable();
+    train::InstructStep step(load_instruct_fixture_model(tokenizer), step_options(0.0), group);
+    ranks[rank] = train_steps(step, rank == 0 ? std::vector<int64_t>{0, 1} : std::vector<int64_t>{2, 3});
   });
   for (int rank = 0; rank < 2; ++rank) {
-    for (int s = 0; s < kSteps; ++s) EXPECT_NEAR(rank_losses[rank][s], single_losses[s], 1e-6 * single_losses[s]);
-    for (const auto& item : single.trainable()) {
-      const torch::Tensor& other = rank_params[rank][item.key()];
-      EXPECT_TRUE(torch::allclose(other, item.value(), 1e-5, 1e-6)) << item.key() << " rank " << rank;
+    for (int s = 0; s < kSteps; ++s) {
+      EXPECT_NEAR(ranks[rank].losses[s], single.losses[s], 1e-6 * single.losses[s]);
+      for (const auto& [name, g] : single.grads[s]) {
+        const double scale = g.abs().max().item<double>();
+        EXPECT_LE((ranks[rank].grads[s].at(name) - g).abs().max().item<double>(), 1e-4 * scale + 1e-9)
+            << name << " rank " << rank << " step " << s;
+      }
+    }
+    for (const auto& item : single.params) {
+      expect_adamw_runs_match(ranks[rank].params[item.key()], item.value(), lr, item.key());
     }
   }
-  EXPECT_NE(single_losses[0], single_losses[1]);  // the first step changed the model
+  EXPECT_NE(single.losses[0], single.losses[1]);  // the first step changed the model
 }
 
 TEST(InstructStep, SavedAdapterAndProjectorLoadIntoVideoChatAndAnswer) {
