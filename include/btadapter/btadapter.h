@@ -76,6 +76,8 @@ struct LoadOptions {
   /// Re-compute the golden embeddings stored in a model file and compare them (catches a wrong
   /// tokenizer vocabulary, a damaged file or a broken build); default true.
   TORCH_ARG(bool, verify_golden) = true;
+  /// Check a model file's tensors against the SHA-256 stored in its metadata (io/model_file.h); default true.
+  TORCH_ARG(bool, verify_checksum) = true;
 };
 
 /// How `encode_videos(paths)` samples and decodes each video (the official evaluation pipeline:

@@ -75,6 +75,7 @@ ModelSource read_model_source(const std::string& path, const LoadOptions& option
   io::InferConfigOptions infer;
   if (is_model_file) {
     base = io::read_model_config(path);  // checks the format version and the stored config
+    if (options.verify_checksum()) io::verify_tensors_sha256(path, file.metadata, file.tensors);
     infer.vision_heads(base.vision.heads).text_heads(base.text.heads);
   } else {
     base.adapter.depth = 0;  // weights without a branch are the frozen-CLIP baseline

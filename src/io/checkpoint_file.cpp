@@ -1,8 +1,6 @@
 #include "btadapter/io/checkpoint_file.h"
 
-#include <caffe2/serialize/inline_container.h>
 #include <torch/script.h>
-#include <torch/serialize.h>
 #include <torch/torch.h>
 
 #include <array>
@@ -10,7 +8,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "btadapter/io/torch_save.h"
 #include "btadapter/io/weight_naming.h"
+#include "btadapter/io/zip_reader.h"
 
 namespace btadapter::io {
 namespace {
@@ -19,62 +19,12 @@ constexpr const char* kConvertHint =
     "; load it in Python and save the tensors with safetensors.torch.save_file (for mmengine checkpoints, "
     "ckpt['state_dict'])";
 
-std::vector<char> read_file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  TORCH_CHECK(in, "cannot open checkpoint '", path, "'");
-  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string key_text(const c10::IValue& key) {
-  if (key.isString()) return key.toStringRef();
-  std::ostringstream text;
-  text << key;
-  return text.str();
-}
-
-/// Flattens a pickled value into string metadata: dicts become dotted keys, tensors are left out.
-void flatten_metadata(const c10::IValue& value, const std::string& key, Metadata& out) {
-  if (value.isGenericDict()) {
-    for (const auto& entry : value.toGenericDict()) {
-      flatten_metadata(entry.value(), key + "." + key_text(entry.key()), out);
-    }
-  } else if (value.isString()) {
-    out[key] = value.toStringRef();
-  } else if (!value.isTensor()) {
-    std::ostringstream text;
-    text << value;
-    out[key] = text.str();
-  }
-}
-
 Checkpoint read_torch_save(const std::string& path) {
-  c10::IValue root;
-  try {
-    root = torch::pickle_load(read_file_bytes(path));
-  } catch (const c10::Error& e) {
-    TORCH_CHECK(false, "cannot read torch.save file '", path, "': ", e.what_without_backtrace(), kConvertHint);
-  }
-  TORCH_CHECK(root.isGenericDict(), "torch.save file '", path, "': expected a dict of tensors, got ",
-              root.tagKind());
+  TorchSaveContents contents = read_torch_save_file(path);
   Checkpoint ckpt;
   ckpt.format = CheckpointFormat::kTorchSave;
-  c10::Dict<c10::IValue, c10::IValue> weights = root.toGenericDict();
-  std::string weights_key;
-  if (weights.contains("state_dict") && weights.at("state_dict").isGenericDict()) {
-    // mmengine / open_clip training checkpoints: weights under "state_dict", the rest is metadata.
-    for (const auto& entry : weights) {
-      const std::string key = key_text(entry.key());
-      if (key != "state_dict") flatten_metadata(entry.value(), key, ckpt.metadata);
-    }
-    weights = weights.at("state_dict").toGenericDict();
-    weights_key = "state_dict.";
-  }
-  for (const auto& entry : weights) {
-    TORCH_CHECK(entry.key().isString(), "torch.save file '", path, "': expected string keys, got ", entry.key());
-    const std::string& key = entry.key().toStringRef();
-    if (entry.value().isTensor()) ckpt.tensors[key] = entry.value().toTensor().detach();
-    else flatten_metadata(entry.value(), weights_key + key, ckpt.metadata);
-  }
+  ckpt.tensors = std::move(contents.tensors);
+  ckpt.metadata = std::move(contents.metadata);
   return ckpt;
 }
 
@@ -119,15 +69,25 @@ CheckpointFormat detect_checkpoint_format(const std::string& path) {
   const auto got = static_cast<size_t>(in.gcount());
 
   if (got >= 4 && std::memcmp(head.data(), "PK\x03\x04", 4) == 0) {
-    std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+    in.seekg(0);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::string prefix;
     try {
-      reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+      const ZipArchive zip(bytes, path);
+      const std::string& first = zip.names().empty() ? prefix : zip.names().front();
+      prefix = first.substr(0, first.find('/') + 1);
+      // TorchScript archives are read by torch::jit::load: every record is checked here first.
+      if (zip.has(prefix + "constants.pkl")) {
+        for (const auto& name : zip.names()) {
+          if (!zip.compressed(name)) zip.record(name);  // deflated code: jit::load inflates and checks it
+        }
+        return CheckpointFormat::kTorchScript;
+      }
+      if (zip.has(prefix + "data.pkl")) return CheckpointFormat::kTorchSave;
     } catch (const c10::Error& e) {
-      TORCH_CHECK(false, "checkpoint '", path, "' is a zip archive but not a PyTorch one: ",
+      TORCH_CHECK(false, "checkpoint '", path, "' is a zip archive but not a readable PyTorch one: ",
                   e.what_without_backtrace());
     }
-    if (reader->hasRecord("constants.pkl")) return CheckpointFormat::kTorchScript;
-    if (reader->hasRecord("data.pkl")) return CheckpointFormat::kTorchSave;
     TORCH_CHECK(false, "checkpoint '", path, "' is a PyTorch zip archive with neither data.pkl nor constants.pkl");
   }
   if (got == head.size() && head[8] == '{') return CheckpointFormat::kSafetensors;
