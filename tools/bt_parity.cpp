@@ -2,8 +2,8 @@
 // Reproduces every tensor of a parity fixture (computed with the official Python code) and checks the
 // fixture's tolerance rule; exit 0 only if every tensor of every run passes. --precision bf16 runs the
 // same checks under CPU bf16 autocast to measure its accuracy effect (the fp32 tolerances then fail).
-#include "btadapter/model/autocast.h"
-#include "btadapter/model/parity.h"
+#include "btadapter/parity/model_parity.h"
+#include "btadapter/runtime/autocast.h"
 
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>

@@ -5,7 +5,7 @@
 //   bt_tokenize --vocab m.model --context 32 --truncate official:32 < captions.txt
 //   bt_tokenize --vocab vocab.json --ids-only --jsonl < cases.jsonl
 //   bt_tokenize --vocab vocab.json --decode < ids.jsonl
-#include "btadapter/model/model_config.h"
+#include "btadapter/config/model_config.h"
 #include "btadapter/text/tokenizer.h"
 
 #include <CLI/CLI.hpp>

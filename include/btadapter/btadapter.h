@@ -33,9 +33,9 @@
 /// argument or the key at fault and what was expected; unreadable videos throw
 /// btadapter::data::VideoError naming the video.
 
-#include "btadapter/eval/embedding_index.h"
+#include "btadapter/config/model_config.h"
 #include "btadapter/io/safetensors.h"
-#include "btadapter/model/model_config.h"
+#include "btadapter/metrics/embedding_index.h"
 
 #include <torch/arg.h>
 #include <torch/types.h>

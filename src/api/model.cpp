@@ -4,8 +4,8 @@
 #include "btadapter/api/model_source.h"
 #include "btadapter/api/video_encoding.h"
 #include "btadapter/data/transforms.h"
-#include "btadapter/eval/similarity.h"
 #include "btadapter/io/state_dict.h"
+#include "btadapter/metrics/similarity.h"
 #include "btadapter/text/tokenizer.h"
 
 #include <torch/torch.h>

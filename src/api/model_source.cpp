@@ -1,10 +1,10 @@
 #include "btadapter/api/model_source.h"
 
-#include "btadapter/io/checkpoint_file.h"
 #include "btadapter/io/config_inference.h"
 #include "btadapter/io/model_file.h"
 #include "btadapter/io/state_dict.h"
 #include "btadapter/io/weight_naming.h"
+#include "btadapter/io/weights_file.h"
 
 #include <torch/torch.h>
 
@@ -23,7 +23,7 @@ void check_readable(const std::string& path, const char* what) {
   TORCH_CHECK(std::filesystem::is_regular_file(path), what, " '", path, "' is not a file");
 }
 
-std::string describe(const io::Checkpoint& file, bool is_model_file, const ModelConfig& config, bool merged) {
+std::string describe(const io::WeightsFile& file, bool is_model_file, const ModelConfig& config, bool merged) {
   std::ostringstream out;
   if (is_model_file) {
     out << "btadapter model file";
@@ -68,7 +68,7 @@ void apply_overrides(ModelConfig& config, io::TensorMap& tensors, const LoadOpti
 ModelSource read_model_source(const std::string& path, const LoadOptions& options) {
   check_readable(path, "model file");
   // Views: build_video_text_model copies the weights into the module, and the views go with `source`.
-  io::Checkpoint file = io::read_checkpoint(path, io::TensorReading::kMappedViews);
+  io::WeightsFile file = io::read_weights_file(path, io::TensorReading::kMappedViews);
   const bool is_model_file = file.metadata.count(io::kModelConfigKey) > 0;
 
   ModelConfig base;

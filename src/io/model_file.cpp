@@ -9,7 +9,7 @@ namespace {
 ModelConfig config_from_metadata(const std::string& path, const Metadata& metadata) {
   auto config = metadata.find(kModelConfigKey);
   TORCH_CHECK(config != metadata.end(), "'", path, "' is not a btadapter model file: metadata key '",
-              kModelConfigKey, "' is missing (for plain weights use read_checkpoint and infer_model_config)");
+              kModelConfigKey, "' is missing (for plain weights use read_weights_file and infer_model_config)");
   auto version = metadata.find(kModelFormatVersionKey);
   TORCH_CHECK(version != metadata.end(), "model file '", path, "': metadata key '", kModelFormatVersionKey,
               "' is missing");

@@ -7,11 +7,11 @@
 #include <optional>
 #include <sstream>
 
-#include "btadapter/io/checkpoint_file.h"
 #include "btadapter/io/config_inference.h"
 #include "btadapter/io/model_file.h"
 #include "btadapter/io/state_dict.h"
 #include "btadapter/io/weight_naming.h"
+#include "btadapter/io/weights_file.h"
 
 namespace btadapter::train {
 namespace fs = std::filesystem;
@@ -19,7 +19,7 @@ namespace {
 
 // The config stored in a btadapter model file, or nullopt for any other weights file.
 std::optional<ModelConfig> stored_model_config(const std::string& file) {
-  if (io::detect_checkpoint_format(file) != io::CheckpointFormat::kSafetensors) return std::nullopt;
+  if (io::detect_weights_format(file) != io::WeightsFormat::kSafetensors) return std::nullopt;
   io::SafetensorsFile reader(file);
   if (reader.metadata().count(io::kModelConfigKey) == 0) return std::nullopt;
   return io::read_model_config(file);

@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
-#include "btadapter/io/checkpoint_file.h"
 #include "btadapter/io/weight_naming.h"
+#include "btadapter/io/weights_file.h"
 #include "btadapter/train/model_setup.h"
 #include "train/branch_parameters.h"
 #include "support/test_support.h"

@@ -21,7 +21,7 @@
 /// The frame provider is called at most once per displayed video, from the calling thread. The file is
 /// written atomically (temp file + rename). Thread safety: free functions without shared state.
 
-#include "btadapter/eval/ranking.h"
+#include "btadapter/metrics/ranking.h"
 
 #include <torch/arg.h>
 #include <torch/types.h>

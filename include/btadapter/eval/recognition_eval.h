@@ -21,11 +21,11 @@
 ///
 /// Thread safety: free functions; the model may be shared.
 
-#include "btadapter/btadapter.h"
 #include "btadapter/api/video_encoding.h"
+#include "btadapter/btadapter.h"
 #include "btadapter/eval/dataset_presets.h"
-#include "btadapter/eval/recognition_metrics.h"
 #include "btadapter/eval/results_json.h"
+#include "btadapter/metrics/recognition_metrics.h"
 
 #include <torch/arg.h>
 

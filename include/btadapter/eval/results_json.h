@@ -23,8 +23,8 @@
 ///
 /// Thread safety: free functions without shared state.
 
-#include "btadapter/eval/recognition_metrics.h"
-#include "btadapter/eval/retrieval_metrics.h"
+#include "btadapter/metrics/recognition_metrics.h"
+#include "btadapter/metrics/retrieval_metrics.h"
 
 #include <cstdint>
 #include <optional>

@@ -22,12 +22,12 @@
 /// Sits on the facade (btadapter.h), above the rest of eval/. Thread safety: free functions; the model
 /// may be shared with other threads.
 
-#include "btadapter/btadapter.h"
 #include "btadapter/api/video_encoding.h"
+#include "btadapter/btadapter.h"
 #include "btadapter/eval/dataset_presets.h"
 #include "btadapter/eval/html_report.h"
 #include "btadapter/eval/results_json.h"
-#include "btadapter/eval/retrieval_metrics.h"
+#include "btadapter/metrics/retrieval_metrics.h"
 
 #include <torch/arg.h>
 

@@ -29,8 +29,8 @@
 
 #include <torch/arg.h>
 
+#include "btadapter/config/model_config.h"
 #include "btadapter/io/safetensors.h"
-#include "btadapter/model/model_config.h"
 
 namespace btadapter::io {
 

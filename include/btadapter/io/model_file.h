@@ -16,8 +16,8 @@
 
 #include <string>
 
+#include "btadapter/config/model_config.h"
 #include "btadapter/io/safetensors.h"
-#include "btadapter/model/model_config.h"
 
 namespace btadapter::io {
 
@@ -39,7 +39,7 @@ void save_model_file(const std::string& path, const ModelConfig& config, const T
                      const Metadata& extra_metadata = {});
 
 /// Reads a model file. Throws c10::Error naming the file when the config key is missing (a plain
-/// weights file: use read_checkpoint + infer_model_config instead), when the format version is not an
+/// weights file: use read_weights_file + infer_model_config instead), when the format version is not an
 /// integer or is newer than kModelFileFormatVersion, or when the config does not parse or validate.
 ModelFile load_model_file(const std::string& path);
 

@@ -17,7 +17,7 @@
 /// `context_length`, `vocab_size`) are dropped.
 ///
 /// Usage:
-///   TensorMap canonical = to_canonical(read_checkpoint("ViT-B-16.pt").tensors);
+///   TensorMap canonical = to_canonical(read_weights_file("ViT-B-16.pt").tensors);
 ///   TensorMap hf = canonical_to_hf(canonical);   // the CLIP part, HF `CLIPModel` names
 ///
 /// Thread safety: pure functions.

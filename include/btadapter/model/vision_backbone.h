@@ -23,8 +23,8 @@
 /// Inputs of another resolution than `vision.image_size` use a bicubically resized position table (the
 /// class position kept). Thread safety: forward passes do not mutate the module.
 
+#include "btadapter/config/model_config.h"
 #include "btadapter/model/adapter_layers.h"
-#include "btadapter/model/model_config.h"
 #include "btadapter/model/tube_mask.h"
 
 #include <torch/nn/modules/container/modulelist.h>

@@ -17,7 +17,7 @@
 /// Thread safety: a Tokenizer is immutable after construction (caches are internally locked); every
 /// const method may be called from several threads at once.
 
-#include "btadapter/model/model_config.h"
+#include "btadapter/config/model_config.h"
 
 #include <torch/torch.h>
 

@@ -32,7 +32,7 @@
 
 #include "btadapter/data/annotations.h"
 #include "btadapter/dist/process_group.h"
-#include "btadapter/eval/retrieval_metrics.h"
+#include "btadapter/metrics/retrieval_metrics.h"
 #include "btadapter/model/video_text_model.h"
 #include "btadapter/text/tokenizer.h"
 #include "btadapter/train/train_config.h"

@@ -1,4 +1,4 @@
-#include "btadapter/io/checkpoint_file.h"
+#include "btadapter/io/weights_file.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/script.h>
@@ -47,7 +47,7 @@ void flatten_metadata(const c10::IValue& value, const std::string& key, Metadata
   }
 }
 
-Checkpoint read_torch_save(const std::string& path) {
+WeightsFile read_torch_save(const std::string& path) {
   c10::IValue root;
   try {
     root = torch::pickle_load(read_file_bytes(path));
@@ -56,8 +56,8 @@ Checkpoint read_torch_save(const std::string& path) {
   }
   TORCH_CHECK(root.isGenericDict(), "torch.save file '", path, "': expected a dict of tensors, got ",
               root.tagKind());
-  Checkpoint ckpt;
-  ckpt.format = CheckpointFormat::kTorchSave;
+  WeightsFile ckpt;
+  ckpt.format = WeightsFormat::kTorchSave;
   c10::Dict<c10::IValue, c10::IValue> weights = root.toGenericDict();
   std::string weights_key;
   if (weights.contains("state_dict") && weights.at("state_dict").isGenericDict()) {
@@ -78,7 +78,7 @@ Checkpoint read_torch_save(const std::string& path) {
   return ckpt;
 }
 
-Checkpoint read_torchscript(const std::string& path) {
+WeightsFile read_torchscript(const std::string& path) {
   torch::jit::Module module;
   try {
     module = torch::jit::load(path, torch::kCPU);
@@ -87,8 +87,8 @@ Checkpoint read_torchscript(const std::string& path) {
   }
   // Stored in the OpenAI archives' state dicts as sizes for build_model, not as weights.
   static const std::array<std::string, 3> kNotWeights = {"input_resolution", "context_length", "vocab_size"};
-  Checkpoint ckpt;
-  ckpt.format = CheckpointFormat::kTorchScript;
+  WeightsFile ckpt;
+  ckpt.format = WeightsFormat::kTorchScript;
   auto add = [&](const std::string& name, const torch::Tensor& value) {
     if (std::find(kNotWeights.begin(), kNotWeights.end(), name) != kNotWeights.end()) return;
     torch::Tensor t = value.detach();
@@ -102,16 +102,16 @@ Checkpoint read_torchscript(const std::string& path) {
 
 }  // namespace
 
-const char* to_string(CheckpointFormat format) {
+const char* to_string(WeightsFormat format) {
   switch (format) {
-    case CheckpointFormat::kSafetensors: return "safetensors";
-    case CheckpointFormat::kTorchScript: return "torchscript";
-    case CheckpointFormat::kTorchSave: return "torch.save";
+    case WeightsFormat::kSafetensors: return "safetensors";
+    case WeightsFormat::kTorchScript: return "torchscript";
+    case WeightsFormat::kTorchSave: return "torch.save";
   }
   return "?";
 }
 
-CheckpointFormat detect_checkpoint_format(const std::string& path) {
+WeightsFormat detect_weights_format(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   TORCH_CHECK(in, "cannot open checkpoint '", path, "'");
   std::array<char, 9> head{};
@@ -126,11 +126,11 @@ CheckpointFormat detect_checkpoint_format(const std::string& path) {
       TORCH_CHECK(false, "checkpoint '", path, "' is a zip archive but not a PyTorch one: ",
                   e.what_without_backtrace());
     }
-    if (reader->hasRecord("constants.pkl")) return CheckpointFormat::kTorchScript;
-    if (reader->hasRecord("data.pkl")) return CheckpointFormat::kTorchSave;
+    if (reader->hasRecord("constants.pkl")) return WeightsFormat::kTorchScript;
+    if (reader->hasRecord("data.pkl")) return WeightsFormat::kTorchSave;
     TORCH_CHECK(false, "checkpoint '", path, "' is a PyTorch zip archive with neither data.pkl nor constants.pkl");
   }
-  if (got == head.size() && head[8] == '{') return CheckpointFormat::kSafetensors;
+  if (got == head.size() && head[8] == '{') return WeightsFormat::kSafetensors;
   // Pickle protocol 2+ starts with 0x80: torch.save before PyTorch 1.6 (or _use_new_zipfile_serialization=False).
   TORCH_CHECK(!(got >= 1 && static_cast<unsigned char>(head[0]) == 0x80), "checkpoint '", path,
               "' is a legacy (non-zip) torch.save file, which LibTorch cannot read", kConvertHint);
@@ -138,19 +138,19 @@ CheckpointFormat detect_checkpoint_format(const std::string& path) {
               "' is not a safetensors file, TorchScript archive or torch.save zip (unrecognised first bytes)");
 }
 
-Checkpoint read_checkpoint(const std::string& path, TensorReading reading) {
-  switch (detect_checkpoint_format(path)) {
-    case CheckpointFormat::kTorchScript: return read_torchscript(path);
-    case CheckpointFormat::kTorchSave: return read_torch_save(path);
-    case CheckpointFormat::kSafetensors: break;
+WeightsFile read_weights_file(const std::string& path, TensorReading reading) {
+  switch (detect_weights_format(path)) {
+    case WeightsFormat::kTorchScript: return read_torchscript(path);
+    case WeightsFormat::kTorchSave: return read_torch_save(path);
+    case WeightsFormat::kSafetensors: break;
   }
-  Checkpoint ckpt;
+  WeightsFile ckpt;
   ckpt.tensors = read_safetensors(path, &ckpt.metadata, reading);
   return ckpt;
 }
 
 TensorMap read_canonical_weights(const std::string& path) {
-  Checkpoint ckpt = read_checkpoint(path);
+  WeightsFile ckpt = read_weights_file(path);
   try {
     return to_canonical(ckpt.tensors);
   } catch (const c10::Error& e) {

@@ -36,7 +36,7 @@
 ///
 /// Thread safety: free functions without shared state.
 
-#include "btadapter/eval/ranking.h"
+#include "btadapter/metrics/ranking.h"
 
 #include <torch/arg.h>
 #include <torch/types.h>

@@ -22,7 +22,7 @@
 ///
 /// Thread safety: independent calls are safe (each builds its own model).
 
-#include "btadapter/model/model_config.h"
+#include "btadapter/config/model_config.h"
 
 #include <string>
 #include <vector>
