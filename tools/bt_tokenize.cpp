@@ -61,10 +61,6 @@ int main(int argc, char** argv) {
   app.add_flag("--decode", decode, "read one JSON array of ids per line and print the decoded text as a JSON string");
   CLI11_PARSE(app, argc, argv);
   try {
-    if (app.count("--kind") == 0 && config.vocab.size() > 6 &&
-        config.vocab.compare(config.vocab.size() - 6, 6, ".model") == 0) {
-      config.kind = "sentencepiece";
-    }
     const auto tokenizer = btadapter::make_tokenizer(config);
     std::ios::sync_with_stdio(false);
     std::string line;

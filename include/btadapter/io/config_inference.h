@@ -47,4 +47,8 @@ struct InferConfigOptions {
 /// tensor or the inconsistent shapes (e.g. a non-square position grid, projections that disagree on E).
 ModelConfig infer_model_config(const TensorMap& canonical, const InferConfigOptions& options = {});
 
+/// The fusion adapter weights were trained with (the "auto" rule): kLearned when they hold
+/// backbone.balance1 and backbone.balance2, kAdd when they hold neither. Throws when only one is there.
+FusionMode inferred_fusion(const TensorMap& canonical);
+
 }  // namespace btadapter::io
