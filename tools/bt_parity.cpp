@@ -4,9 +4,9 @@
 // same checks under CPU bf16 autocast to measure its accuracy effect (the fp32 tolerances then fail).
 // A conversation fixture (a folder with llama.safetensors: tests/fixtures/conversation/README.md) runs
 // the conversation checker on the folder's own weight files.
-#include "btadapter/model/autocast.h"
-#include "btadapter/model/parity.h"
 #include "btadapter/parity/conversation_parity.h"
+#include "btadapter/parity/model_parity.h"
+#include "btadapter/runtime/autocast.h"
 #include "run_main.h"
 
 #include <CLI/CLI.hpp>

@@ -33,9 +33,9 @@
 /// argument or the key at fault and what was expected; unreadable videos throw
 /// btadapter::data::VideoError naming the video.
 
-#include "btadapter/eval/embedding_index.h"
+#include "btadapter/config/model_config.h"
 #include "btadapter/io/safetensors.h"
-#include "btadapter/model/model_config.h"
+#include "btadapter/metrics/embedding_index.h"
 
 #include <torch/arg.h>
 #include <torch/types.h>
@@ -155,7 +155,7 @@ class Model {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Top-k matches (see eval/embedding_index.h): scores [Q, k] float32 and ids [Q, k] int64 (row indices
+/// Top-k matches (see metrics/embedding_index.h): scores [Q, k] float32 and ids [Q, k] int64 (row indices
 /// of the searched matrix, -1 past its end), best first, exact ties in row order.
 using SearchResult = eval::SearchResult;
 

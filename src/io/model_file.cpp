@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "btadapter/eval/sha256.h"
+#include "btadapter/io/sha256.h"
 
 namespace btadapter::io {
 namespace {
@@ -13,7 +13,7 @@ namespace {
 ModelConfig config_from_metadata(const std::string& path, const Metadata& metadata) {
   auto config = metadata.find(kModelConfigKey);
   TORCH_CHECK(config != metadata.end(), "'", path, "' is not a btadapter model file: metadata key '",
-              kModelConfigKey, "' is missing (for plain weights use read_checkpoint and infer_model_config)");
+              kModelConfigKey, "' is missing (for plain weights use read_weights_file and infer_model_config)");
   auto version = metadata.find(kModelFormatVersionKey);
   TORCH_CHECK(version != metadata.end(), "model file '", path, "': metadata key '", kModelFormatVersionKey,
               "' is missing");
@@ -40,7 +40,7 @@ ModelConfig config_from_metadata(const std::string& path, const Metadata& metada
 }  // namespace
 
 std::string tensors_sha256(const TensorMap& tensors) {
-  eval::Sha256 hash;
+  io::Sha256 hash;
   for (const auto& [name, tensor] : tensors) {
     std::ostringstream head;
     head << name << '\0' << tensor.scalar_type() << '\0' << tensor.sizes() << '\0';

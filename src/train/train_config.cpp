@@ -382,12 +382,15 @@ void validate(const TrainConfig& c) {
   require_at_least(c.checkpoint.every_steps, 0, "checkpoint.every_steps");
   require_at_least(c.checkpoint.keep_last, 1, "checkpoint.keep_last");
   require(!c.checkpoint.resume.empty(), "checkpoint.resume", "'auto', 'none' or a path", "''");
-  require_at_least(c.eval.every_steps, 0, "eval.every_steps");
-  require_at_least(c.eval.num_frames, 1, "eval.num_frames");
-  require(c.eval.num_frames <= c.model.config.adapter.max_frames, "eval.num_frames",
-          "at most model.adapter.max_frames (" + std::to_string(c.model.config.adapter.max_frames) + ")",
-          std::to_string(c.eval.num_frames));
-  require_at_least(c.eval.batch_size, 1, "eval.batch_size");
+  // eval.annotations '' turns validation off: the rest of the section is then unused and not checked.
+  if (!c.eval.annotations.empty()) {
+    require_at_least(c.eval.every_steps, 0, "eval.every_steps");
+    require_at_least(c.eval.num_frames, 1, "eval.num_frames");
+    require(c.eval.num_frames <= c.model.config.adapter.max_frames, "eval.num_frames",
+            "at most model.adapter.max_frames (" + std::to_string(c.model.config.adapter.max_frames) + ")",
+            std::to_string(c.eval.num_frames));
+    require_at_least(c.eval.batch_size, 1, "eval.batch_size");
+  }
   require_at_least(c.instruct.max_length, 2, "instruct.max_length");
 }
 

@@ -4,9 +4,9 @@
 
 #include "api_test_helpers.h"
 #include "btadapter/api/golden.h"
-#include "btadapter/io/checkpoint_file.h"
 #include "btadapter/io/model_file.h"
 #include "btadapter/io/weight_naming.h"
+#include "btadapter/io/weights_file.h"
 
 #include <gtest/gtest.h>
 
@@ -34,7 +34,7 @@ TEST(ApiExport, OfficialImportKeepsTheOfficialKeysAndReloadsIdentically) {
 
   // Every key of the official state dict, unchanged (the Python code loads this file directly).
   std::set<std::string> official, exported;
-  for (const auto& [name, t] : io::read_checkpoint(tiny_official()).tensors) official.insert(name);
+  for (const auto& [name, t] : io::read_weights_file(tiny_official()).tensors) official.insert(name);
   for (const auto& [name, t] : io::read_safetensors(out)) exported.insert(name);
   EXPECT_EQ(exported, official);
   EXPECT_EQ(summary.tensors, static_cast<int64_t>(official.size()));

@@ -1,4 +1,4 @@
-// llm/hf_checkpoint.h and llm/llama_config.h: folders with single and sharded safetensors / torch.save
+// llm/hf_checkpoint.h and config/llama_config.h: folders with single and sharded safetensors / torch.save
 // weights load identically to the fixture file; missing shards, foreign keys and bad configs are named.
 
 #include "btadapter/llm/hf_checkpoint.h"

@@ -154,6 +154,18 @@ TEST(TrainConfig, ValidationNamesTheKey) {
                   "config key 'checkpoint.keep_last': expected an integer >= 1, got 0");
 }
 
+// Validation off (eval.annotations ''): the eval section's values are unused, so they cannot fail a run.
+TEST(TrainConfig, DisabledValidationSectionIsNotChecked) {
+  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"eval.num_frames=9"}); }),
+                  "config key 'eval.num_frames': expected at most model.adapter.max_frames (8), got 9");
+  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"eval.batch_size=0"}); }),
+                  "config key 'eval.batch_size'");
+  const TrainConfig off = load_train_config(config_path("tiny.yaml"),
+                                            {"eval.annotations=\"\"", "eval.num_frames=9", "eval.batch_size=0"});
+  EXPECT_EQ(off.eval.num_frames, 9);
+  EXPECT_EQ(off.eval.annotations, "");
+}
+
 TEST(TrainConfig, EveryKeyIsDocumentedOnce) {
   auto reference = config_reference();
   std::set<std::string> keys;

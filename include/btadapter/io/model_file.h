@@ -18,8 +18,8 @@
 
 #include <string>
 
+#include "btadapter/config/model_config.h"
 #include "btadapter/io/safetensors.h"
-#include "btadapter/model/model_config.h"
 
 namespace btadapter::io {
 
@@ -50,7 +50,7 @@ void save_model_file(const std::string& path, const ModelConfig& config, const T
                      const Metadata& extra_metadata = {});
 
 /// Reads a model file. Throws c10::Error naming the file when the config key is missing (a plain
-/// weights file: use read_checkpoint + infer_model_config instead), when the format version is not an
+/// weights file: use read_weights_file + infer_model_config instead), when the format version is not an
 /// integer or is newer than kModelFileFormatVersion, when the config does not parse or validate, or
 /// (unless `verify_checksum` is false) when the tensors do not match their stored checksum.
 ModelFile load_model_file(const std::string& path, bool verify_checksum = true);

@@ -14,7 +14,7 @@
 /// text has exactly one correct video; a video may have several texts). Left out, the ground truth is the
 /// diagonal (text i <-> video i; the matrix must then be square), as in the official metric.
 ///
-/// Ranks (see eval/ranking.h for the exact tie rule, pessimistic by default):
+/// Ranks (see metrics/ranking.h for the exact tie rule, pessimistic by default):
 ///  - t2v: for text t, the rank of video text_to_video[t] among all N_video videos.
 ///  - v2t: for video v, the rank of its best-ranked correct text among all N_text texts, i.e. with
 ///    m = max over v's texts of sim[t, v]: rank = 1 + #{wrong texts > m} (+ #{wrong texts == m} when
@@ -36,7 +36,7 @@
 ///
 /// Thread safety: free functions without shared state.
 
-#include "btadapter/eval/ranking.h"
+#include "btadapter/metrics/ranking.h"
 
 #include <torch/arg.h>
 #include <torch/types.h>

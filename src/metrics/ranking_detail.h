@@ -3,7 +3,7 @@
 
 #include <torch/types.h>
 
-#include "btadapter/eval/ranking.h"
+#include "btadapter/metrics/ranking.h"
 
 namespace btadapter::eval::detail {
 

@@ -1,4 +1,4 @@
-#include "btadapter/eval/similarity.h"
+#include "btadapter/metrics/similarity.h"
 
 #include <torch/torch.h>
 

@@ -1,11 +1,12 @@
-#include "btadapter/model/parity.h"
+#include "btadapter/parity/model_parity.h"
 
-#include "btadapter/io/checkpoint_file.h"
 #include "btadapter/io/safetensors.h"
 #include "btadapter/io/state_dict.h"
 #include "btadapter/io/weight_naming.h"
+#include "btadapter/io/weights_file.h"
 #include "btadapter/loss/pretrain_loss.h"
 #include "btadapter/model/video_text_model.h"
+#include "btadapter/parity/tensor_check.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -118,21 +119,15 @@ class Produced {
   std::map<std::string, std::string> reasons_;
 };
 
-const torch::Tensor& input(const TensorMap& inputs, const std::string& name) {
-  auto it = inputs.find(name);
-  TORCH_CHECK(it != inputs.end(), "parity: inputs.safetensors has no tensor '", name, "'");
-  return it->second;
-}
-
 void produce_clip(VideoTextModel& model, const TensorMap& inputs, const TensorMap& raw_weights, Produced& out) {
   VisionTrace vision;
-  auto image = model->backbone->encode_images(input(inputs, "pixels"), &vision);
+  auto image = model->backbone->encode_images(fixture_input(inputs, "pixels", "parity"), &vision);
   out.put("clip.vision.pre", vision.embeddings);
   out.put_list("clip.vision.hidden.", vision.clip_hidden);
   out.put("clip.vision.pooled", image.pooled);
   out.put("clip.image_embeds", image.embeds);
   TextTrace text;
-  auto text_embeds = model->encode_text(input(inputs, "text_ids"), &text);
+  auto text_embeds = model->encode_text(fixture_input(inputs, "text_ids", "parity"), &text);
   out.put_list("clip.text.hidden.", text.hidden);
   out.put("clip.text.final", text.final);
   out.put("clip.text_embeds", text_embeds);
@@ -158,7 +153,7 @@ void produce_eval(VideoTextModel& model, const TensorMap& inputs, Produced& out)
   model->eval();
   torch::NoGradGuard no_grad;
   VisionTrace trace;
-  auto v = model->encode_video(input(inputs, "video"), nullptr, &trace);
+  auto v = model->encode_video(fixture_input(inputs, "video", "parity"), nullptr, &trace);
   out.put_list("bt.clip_hidden.", trace.clip_hidden);
   out.put("bt.clip_cls", v.clip_tokens.select(1, 0));
   put_video("bt.", v, trace, out);
@@ -166,10 +161,10 @@ void produce_eval(VideoTextModel& model, const TensorMap& inputs, Produced& out)
 
 void produce_training(VideoTextModel& model, const ParityFixture& f, const TensorMap& inputs, Produced& out) {
   model->train();
-  auto mask = TubeMask::from_official_flat(input(inputs, "mask"), f.frames, MaskLayout::kOfficial);
+  auto mask = TubeMask::from_official_flat(fixture_input(inputs, "mask", "parity"), f.frames, MaskLayout::kOfficial);
   VisionTrace trace;
-  auto v = model->encode_video(input(inputs, "video"), &mask, &trace);
-  auto text = model->encode_text(input(inputs, "video_text_ids"));
+  auto v = model->encode_video(fixture_input(inputs, "video", "parity"), &mask, &trace);
+  auto text = model->encode_text(fixture_input(inputs, "video_text_ids", "parity"));
   put_video("btm.", v, trace, out);
   out.put("btm.text_embeds", text);
 
@@ -202,19 +197,19 @@ void produce_training(VideoTextModel& model, const ParityFixture& f, const Tenso
 
 void produce_losses(VideoTextModel& model, const ParityFixture& f, const TensorMap& inputs, Produced& out) {
   torch::NoGradGuard no_grad;
-  auto vtc = loss::info_nce(input(inputs, "loss.vtc.video_feat"), input(inputs, "loss.vtc.text_feat"), f.logit_scale);
+  auto vtc = loss::info_nce(fixture_input(inputs, "loss.vtc.video_feat", "parity"), fixture_input(inputs, "loss.vtc.text_feat", "parity"), f.logit_scale);
   out.put_scalar("loss.vtc", vtc.total);
   out.put_scalar("loss.vtc_v2t", vtc.a_to_b);
   out.put_scalar("loss.vtc_t2v", vtc.b_to_a);
-  auto mbca = loss::info_nce(model->mbca_features(input(inputs, "loss.mbca.branch_tokens")),
-                             input(inputs, "loss.mbca.text_feat"), f.logit_scale)
+  auto mbca = loss::info_nce(model->mbca_features(fixture_input(inputs, "loss.mbca.branch_tokens", "parity")),
+                             fixture_input(inputs, "loss.mbca.text_feat", "parity"), f.logit_scale)
                   .total;
   out.put_scalar("loss.mbca", mbca);
   out.put_scalar("loss.mbca_weighted", f.mbca_weight * mbca);
   if (f.model.adapter.depth == 0) return;  // no extra_proj without a branch
   // The MBTA inputs are single frames (T = 1), where both mask layouts coincide.
-  TubeMask mask(input(inputs, "loss.mbta.mask"), 1, MaskLayout::kOfficial);
-  auto pairs = model->mbta_features(input(inputs, "loss.mbta.branch_tokens"), input(inputs, "loss.mbta.clip_tokens"),
+  TubeMask mask(fixture_input(inputs, "loss.mbta.mask", "parity"), 1, MaskLayout::kOfficial);
+  auto pairs = model->mbta_features(fixture_input(inputs, "loss.mbta.branch_tokens", "parity"), fixture_input(inputs, "loss.mbta.clip_tokens", "parity"),
                                     mask.target_index());
   auto mbta = loss::token_alignment_loss(pairs.branch, pairs.target);
   out.put_scalar("loss.mbta", mbta);
@@ -309,7 +304,7 @@ ParityFixture read_parity_fixture(const std::string& dir) {
 }
 
 ParityReport run_parity(const ParityFixture& f, const std::string& weights_file) {
-  const TensorMap raw_weights = io::read_checkpoint(weights_file).tensors;
+  const TensorMap raw_weights = io::read_weights_file(weights_file).tensors;
   VideoTextModel model = build_model(f, raw_weights);
   const TensorMap inputs = io::read_safetensors(f.dir + "/inputs.safetensors");
   Produced out;

@@ -4,8 +4,8 @@
 
 #include <fstream>
 
-#include "btadapter/io/checkpoint_file.h"
 #include "btadapter/io/weight_naming.h"
+#include "btadapter/io/weights_file.h"
 #include "io_test_helpers.h"
 
 using namespace btadapter::io;
@@ -30,9 +30,9 @@ c10::impl::GenericDict make_dict() { return c10::impl::GenericDict(c10::StringTy
 
 TEST(CheckpointFile, TorchScriptFixtureHoldsTheOpenAIWeightsRoundedToFp16) {
   const std::string path = tiny_a_file("openai_jit.pt");
-  EXPECT_EQ(detect_checkpoint_format(path), CheckpointFormat::kTorchScript);
-  const Checkpoint ckpt = read_checkpoint(path);
-  EXPECT_EQ(ckpt.format, CheckpointFormat::kTorchScript);
+  EXPECT_EQ(detect_weights_format(path), WeightsFormat::kTorchScript);
+  const WeightsFile ckpt = read_weights_file(path);
+  EXPECT_EQ(ckpt.format, WeightsFormat::kTorchScript);
   const TensorMap expected = tiny_a("weights_openai.safetensors");
   ASSERT_EQ(keys_of(ckpt.tensors), keys_of(expected));  // input_resolution & co. left out
   for (const auto& [name, t] : expected) {
@@ -45,8 +45,8 @@ TEST(CheckpointFile, TorchScriptFixtureHoldsTheOpenAIWeightsRoundedToFp16) {
 
 TEST(CheckpointFile, HuggingFaceBinHoldsTheHuggingFaceWeights) {
   const std::string path = tiny_a_file("hf_pytorch_model.bin");
-  EXPECT_EQ(detect_checkpoint_format(path), CheckpointFormat::kTorchSave);
-  Checkpoint ckpt = read_checkpoint(path);
+  EXPECT_EQ(detect_weights_format(path), WeightsFormat::kTorchSave);
+  WeightsFile ckpt = read_weights_file(path);
   EXPECT_TRUE(ckpt.metadata.empty());
   // The .bin also carries the (ignored) position_ids buffers.
   const torch::Tensor ids = ckpt.tensors.at("vision_model.embeddings.position_ids");
@@ -58,8 +58,8 @@ TEST(CheckpointFile, HuggingFaceBinHoldsTheHuggingFaceWeights) {
 
 TEST(CheckpointFile, OfficialPthIsTheCanonicalClipPlusAdapter) {
   const std::string path = tiny_a_file("official_checkpoint.pth");
-  const Checkpoint ckpt = read_checkpoint(path);
-  EXPECT_EQ(ckpt.format, CheckpointFormat::kTorchSave);
+  const WeightsFile ckpt = read_weights_file(path);
+  EXPECT_EQ(ckpt.format, WeightsFormat::kTorchSave);
   EXPECT_EQ(ckpt.metadata.at("meta.epoch"), "1");
   EXPECT_EQ(ckpt.metadata.at("meta.note"), "plain-type stand-in for an mmengine checkpoint");
   EXPECT_EQ(detect_naming(ckpt.tensors), WeightNaming::kOfficial);
@@ -71,12 +71,12 @@ TEST(CheckpointFile, OfficialPthIsTheCanonicalClipPlusAdapter) {
   // Every container of the same weights yields the same canonical map.
   expect_identical(read_canonical_weights(path), expected);
   expect_identical(read_canonical_weights(tiny_a_file("openai_jit.pt")),
-                   to_canonical(read_checkpoint(tiny_a_file("openai_jit.pt")).tensors));
+                   to_canonical(read_weights_file(tiny_a_file("openai_jit.pt")).tensors));
 }
 
 TEST(CheckpointFile, SafetensorsIsReadWithItsMetadata) {
-  const Checkpoint ckpt = read_checkpoint(tiny_a_file("weights_hf.safetensors"));
-  EXPECT_EQ(ckpt.format, CheckpointFormat::kSafetensors);
+  const WeightsFile ckpt = read_weights_file(tiny_a_file("weights_hf.safetensors"));
+  EXPECT_EQ(ckpt.format, WeightsFormat::kSafetensors);
   EXPECT_EQ(ckpt.metadata.at("naming"), "huggingface");
   EXPECT_EQ(ckpt.tensors.size(), 158u);
 }
@@ -98,7 +98,7 @@ TEST(CheckpointFile, TorchSaveDictsAndNestedMetadata) {
   root.insert("state_dict", state);
   write_bytes(dir / "mm.pth", torch::pickle_save(root));
 
-  const Checkpoint ckpt = read_checkpoint((dir / "mm.pth").string());
+  const WeightsFile ckpt = read_weights_file((dir / "mm.pth").string());
   ASSERT_EQ(keys_of(ckpt.tensors), std::vector<std::string>{"a"});
   EXPECT_TRUE(torch::equal(ckpt.tensors.at("a"), torch::arange(4, torch::kFloat)));
   EXPECT_EQ(ckpt.metadata, (Metadata{{"meta.epoch", "3"}, {"meta.cfg.lr", "0.5"}, {"meta.cfg.name", "x"},
@@ -108,22 +108,22 @@ TEST(CheckpointFile, TorchSaveDictsAndNestedMetadata) {
   auto plain = make_dict();
   plain.insert("w", torch::ones({2, 2}));
   write_bytes(dir / "plain.bin", torch::pickle_save(plain));
-  EXPECT_EQ(keys_of(read_checkpoint((dir / "plain.bin").string()).tensors), std::vector<std::string>{"w"});
+  EXPECT_EQ(keys_of(read_weights_file((dir / "plain.bin").string()).tensors), std::vector<std::string>{"w"});
 }
 
 TEST(CheckpointFile, UnreadableFilesNameTheFileAndTheProblem) {
   TempDir dir;
   const auto p = [&](const std::string& name) { return (dir / name).string(); };
   write_bytes(dir / "list.pth", torch::pickle_save(c10::List<int64_t>({1, 2})));
-  EXPECT_ERROR_CONTAINS(read_checkpoint(p("list.pth")), "torch.save file '" + p("list.pth") +
+  EXPECT_ERROR_CONTAINS(read_weights_file(p("list.pth")), "torch.save file '" + p("list.pth") +
                                                             "': expected a dict of tensors, got list");
   write_bytes(dir / "legacy.pt", {'\x80', '\x02', 'c', 'x'});
-  EXPECT_ERROR_CONTAINS(read_checkpoint(p("legacy.pt")), "'" + p("legacy.pt") + "' is a legacy (non-zip) torch.save");
+  EXPECT_ERROR_CONTAINS(read_weights_file(p("legacy.pt")), "'" + p("legacy.pt") + "' is a legacy (non-zip) torch.save");
   write_bytes(dir / "text.bin", {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'});
-  EXPECT_ERROR_CONTAINS(read_checkpoint(p("text.bin")), "unrecognised first bytes");
+  EXPECT_ERROR_CONTAINS(read_weights_file(p("text.bin")), "unrecognised first bytes");
   write_bytes(dir / "fake.zip", {'P', 'K', '\x03', '\x04', 'j', 'u', 'n', 'k'});
-  EXPECT_ERROR_CONTAINS(read_checkpoint(p("fake.zip")), "is a zip archive but not a readable PyTorch one");
-  EXPECT_ERROR_CONTAINS(read_checkpoint(p("missing.pt")), "cannot open checkpoint '" + p("missing.pt") + "'");
+  EXPECT_ERROR_CONTAINS(read_weights_file(p("fake.zip")), "is a zip archive but not a readable PyTorch one");
+  EXPECT_ERROR_CONTAINS(read_weights_file(p("missing.pt")), "cannot open checkpoint '" + p("missing.pt") + "'");
 
   auto odd = make_dict();
   odd.insert("visual.weird", torch::ones({1}));

@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "btadapter/eval/recognition_metrics.h"
+#include "btadapter/metrics/recognition_metrics.h"
 #include "support/test_support.h"
 
 using namespace btadapter::eval;

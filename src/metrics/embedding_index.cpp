@@ -1,4 +1,4 @@
-#include "btadapter/eval/embedding_index.h"
+#include "btadapter/metrics/embedding_index.h"
 
 #include <torch/torch.h>
 

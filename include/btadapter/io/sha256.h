@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-namespace btadapter::eval {
+namespace btadapter::io {
 
 /// Incremental SHA-256. `digest()` / `hex_digest()` finish the computation; afterwards the object must
 /// not be updated again (it throws).
@@ -50,4 +50,4 @@ std::string sha256_hex(std::string_view bytes);
 /// opened or read.
 std::string sha256_file(const std::string& path);
 
-}  // namespace btadapter::eval
+}  // namespace btadapter::io

@@ -1,6 +1,6 @@
 #pragma once
 /// Numerical parity against a fixture folder computed with the official Python code
-/// (`/work/shared/fixtures/parity/<name>/`, format in its README.md): `config.json` (model sizes,
+/// (e.g. `tests/fixtures/parity/<name>/`, format in tests/fixtures/parity/README.md): `config.json` (model sizes,
 /// adapter depth and fusion, frames, batch, loss weights, the tolerance rule), CLIP weights in several
 /// namings, `adapter.safetensors`, `inputs.safetensors` and `expected.safetensors`.
 ///
@@ -22,7 +22,7 @@
 ///
 /// Thread safety: independent calls are safe (each builds its own model).
 
-#include "btadapter/model/model_config.h"
+#include "btadapter/config/model_config.h"
 
 #include <string>
 #include <vector>

@@ -1,7 +1,7 @@
 #pragma once
 /// Ranks of ground-truth candidates in score matrices, with exact ties handled on purpose, and the
-/// R@K / median / mean summary of such ranks. Shared by retrieval (eval/retrieval_metrics.h) and
-/// recognition (eval/recognition_metrics.h).
+/// R@K / median / mean summary of such ranks. Shared by retrieval (metrics/retrieval_metrics.h) and
+/// recognition (metrics/recognition_metrics.h).
 ///
 /// Rank definition (1-based). For one query with candidate scores s[0..C) and a set G of correct
 /// candidates, let m = max_{c in G} s[c] (the best-scored correct candidate). Then

@@ -1,4 +1,4 @@
-#include "btadapter/model/model_config.h"
+#include "btadapter/config/model_config.h"
 
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "btadapter/model/model_config.h"
+#include "btadapter/config/model_config.h"
 #include "support/test_support.h"
 
 using namespace btadapter;

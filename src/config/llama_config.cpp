@@ -1,4 +1,4 @@
-#include "btadapter/llm/llama_config.h"
+#include "btadapter/config/llama_config.h"
 
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>

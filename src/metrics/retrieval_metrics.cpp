@@ -1,4 +1,4 @@
-#include "btadapter/eval/retrieval_metrics.h"
+#include "btadapter/metrics/retrieval_metrics.h"
 
 #include <torch/torch.h>
 
@@ -7,7 +7,7 @@
 #include <sstream>
 #include <vector>
 
-#include "ranking_detail.h"
+#include "metrics/ranking_detail.h"
 
 namespace btadapter::eval {
 namespace {

@@ -1,4 +1,4 @@
-#include "btadapter/io/checkpoint_file.h"
+#include "btadapter/io/weights_file.h"
 
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -19,16 +19,16 @@ constexpr const char* kConvertHint =
     "; load it in Python and save the tensors with safetensors.torch.save_file (for mmengine checkpoints, "
     "ckpt['state_dict'])";
 
-Checkpoint read_torch_save(const std::string& path) {
+WeightsFile read_torch_save(const std::string& path) {
   TorchSaveContents contents = read_torch_save_file(path);
-  Checkpoint ckpt;
-  ckpt.format = CheckpointFormat::kTorchSave;
+  WeightsFile ckpt;
+  ckpt.format = WeightsFormat::kTorchSave;
   ckpt.tensors = std::move(contents.tensors);
   ckpt.metadata = std::move(contents.metadata);
   return ckpt;
 }
 
-Checkpoint read_torchscript(const std::string& path) {
+WeightsFile read_torchscript(const std::string& path) {
   torch::jit::Module module;
   try {
     module = torch::jit::load(path, torch::kCPU);
@@ -37,8 +37,8 @@ Checkpoint read_torchscript(const std::string& path) {
   }
   // Stored in the OpenAI archives' state dicts as sizes for build_model, not as weights.
   static const std::array<std::string, 3> kNotWeights = {"input_resolution", "context_length", "vocab_size"};
-  Checkpoint ckpt;
-  ckpt.format = CheckpointFormat::kTorchScript;
+  WeightsFile ckpt;
+  ckpt.format = WeightsFormat::kTorchScript;
   auto add = [&](const std::string& name, const torch::Tensor& value) {
     if (std::find(kNotWeights.begin(), kNotWeights.end(), name) != kNotWeights.end()) return;
     torch::Tensor t = value.detach();
@@ -52,16 +52,16 @@ Checkpoint read_torchscript(const std::string& path) {
 
 }  // namespace
 
-const char* to_string(CheckpointFormat format) {
+const char* to_string(WeightsFormat format) {
   switch (format) {
-    case CheckpointFormat::kSafetensors: return "safetensors";
-    case CheckpointFormat::kTorchScript: return "torchscript";
-    case CheckpointFormat::kTorchSave: return "torch.save";
+    case WeightsFormat::kSafetensors: return "safetensors";
+    case WeightsFormat::kTorchScript: return "torchscript";
+    case WeightsFormat::kTorchSave: return "torch.save";
   }
   return "?";
 }
 
-CheckpointFormat detect_checkpoint_format(const std::string& path) {
+WeightsFormat detect_weights_format(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   TORCH_CHECK(in, "cannot open checkpoint '", path, "'");
   std::array<char, 9> head{};
@@ -81,16 +81,16 @@ CheckpointFormat detect_checkpoint_format(const std::string& path) {
         for (const auto& name : zip.names()) {
           if (!zip.compressed(name)) zip.record(name);  // deflated code: jit::load inflates and checks it
         }
-        return CheckpointFormat::kTorchScript;
+        return WeightsFormat::kTorchScript;
       }
-      if (zip.has(prefix + "data.pkl")) return CheckpointFormat::kTorchSave;
+      if (zip.has(prefix + "data.pkl")) return WeightsFormat::kTorchSave;
     } catch (const c10::Error& e) {
       TORCH_CHECK(false, "checkpoint '", path, "' is a zip archive but not a readable PyTorch one: ",
                   e.what_without_backtrace());
     }
     TORCH_CHECK(false, "checkpoint '", path, "' is a PyTorch zip archive with neither data.pkl nor constants.pkl");
   }
-  if (got == head.size() && head[8] == '{') return CheckpointFormat::kSafetensors;
+  if (got == head.size() && head[8] == '{') return WeightsFormat::kSafetensors;
   // Pickle protocol 2+ starts with 0x80: torch.save before PyTorch 1.6 (or _use_new_zipfile_serialization=False).
   TORCH_CHECK(!(got >= 1 && static_cast<unsigned char>(head[0]) == 0x80), "checkpoint '", path,
               "' is a legacy (non-zip) torch.save file, which LibTorch cannot read", kConvertHint);
@@ -98,19 +98,19 @@ CheckpointFormat detect_checkpoint_format(const std::string& path) {
               "' is not a safetensors file, TorchScript archive or torch.save zip (unrecognised first bytes)");
 }
 
-Checkpoint read_checkpoint(const std::string& path, TensorReading reading) {
-  switch (detect_checkpoint_format(path)) {
-    case CheckpointFormat::kTorchScript: return read_torchscript(path);
-    case CheckpointFormat::kTorchSave: return read_torch_save(path);
-    case CheckpointFormat::kSafetensors: break;
+WeightsFile read_weights_file(const std::string& path, TensorReading reading) {
+  switch (detect_weights_format(path)) {
+    case WeightsFormat::kTorchScript: return read_torchscript(path);
+    case WeightsFormat::kTorchSave: return read_torch_save(path);
+    case WeightsFormat::kSafetensors: break;
   }
-  Checkpoint ckpt;
+  WeightsFile ckpt;
   ckpt.tensors = read_safetensors(path, &ckpt.metadata, reading);
   return ckpt;
 }
 
 TensorMap read_canonical_weights(const std::string& path) {
-  Checkpoint ckpt = read_checkpoint(path);
+  WeightsFile ckpt = read_weights_file(path);
   try {
     return to_canonical(ckpt.tensors);
   } catch (const c10::Error& e) {

@@ -1,4 +1,4 @@
-#include "btadapter/eval/recognition_metrics.h"
+#include "btadapter/metrics/recognition_metrics.h"
 
 #include <torch/torch.h>
 

@@ -4,7 +4,7 @@
 /// accuracy (top-1 accuracy of each class present in the labels, averaged over those classes, as
 /// mmaction's mean_class_accuracy). All accuracies here are percentages (0..100).
 ///
-/// A sample is correct at K when the rank of its label (eval/ranking.h) is <= K. Ties are pessimistic by
+/// A sample is correct at K when the rank of its label (metrics/ranking.h) is <= K. Ties are pessimistic by
 /// default: a wrong class scoring exactly the same as the label ranks before it, so a constant score
 /// matrix gives top-1 accuracy 0 (optimistic: 100).
 ///
@@ -15,7 +15,7 @@
 ///
 /// Thread safety: free functions without shared state.
 
-#include "btadapter/eval/ranking.h"
+#include "btadapter/metrics/ranking.h"
 
 #include <torch/arg.h>
 #include <torch/types.h>

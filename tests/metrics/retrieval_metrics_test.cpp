@@ -4,7 +4,7 @@
 #include <numeric>
 #include <set>
 
-#include "btadapter/eval/retrieval_metrics.h"
+#include "btadapter/metrics/retrieval_metrics.h"
 #include "support/test_support.h"
 
 using namespace btadapter::eval;

@@ -1,8 +1,8 @@
-#include "btadapter/model/checkpoint.h"
+#include "btadapter/model/gradient_checkpoint.h"
 
 #include <torch/torch.h>
 
-#include "btadapter/model/autocast.h"
+#include "btadapter/runtime/autocast.h"
 
 namespace btadapter {
 namespace {
@@ -45,7 +45,7 @@ class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> 
 
 }  // namespace
 
-torch::Tensor checkpoint(const CheckpointedBlock& block, const torch::Tensor& input) {
+torch::Tensor gradient_checkpoint(const CheckpointedBlock& block, const torch::Tensor& input) {
   TORCH_CHECK(input.requires_grad(), "checkpoint: expected an input that requires grad");
   return CheckpointFunction::apply(input, block);
 }

@@ -2,10 +2,10 @@
 
 #include <fstream>
 
-#include "btadapter/eval/sha256.h"
+#include "btadapter/io/sha256.h"
 #include "support/test_support.h"
 
-using namespace btadapter::eval;
+using namespace btadapter::io;
 
 namespace {
 

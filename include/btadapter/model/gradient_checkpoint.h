@@ -17,6 +17,6 @@ using CheckpointedBlock = std::function<torch::Tensor(const torch::Tensor&)>;
 /// parameters the block uses are accumulated into their `.grad` (like PyTorch's reentrant
 /// `torch.utils.checkpoint`). Consequently the outer backward must be `backward()` (accumulating into
 /// `.grad`), not `torch::autograd::grad` restricted to chosen inputs. `input` must require grad.
-torch::Tensor checkpoint(const CheckpointedBlock& block, const torch::Tensor& input);
+torch::Tensor gradient_checkpoint(const CheckpointedBlock& block, const torch::Tensor& input);
 
 }  // namespace btadapter

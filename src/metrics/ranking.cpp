@@ -1,11 +1,11 @@
-#include "btadapter/eval/ranking.h"
+#include "btadapter/metrics/ranking.h"
 
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "ranking_detail.h"
+#include "metrics/ranking_detail.h"
 
 namespace btadapter::eval {
 namespace {

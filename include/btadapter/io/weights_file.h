@@ -18,7 +18,7 @@
 /// stored; convert them with to_canonical (weight_naming.h).
 ///
 /// Usage:
-///   auto ckpt = btadapter::io::read_checkpoint("ViT-B-16.pt");
+///   auto ckpt = btadapter::io::read_weights_file("ViT-B-16.pt");
 ///   TensorMap canonical = btadapter::io::to_canonical(ckpt.tensors);
 ///
 /// Thread safety: free functions with no shared state.
@@ -29,26 +29,26 @@
 
 namespace btadapter::io {
 
-enum class CheckpointFormat { kSafetensors, kTorchScript, kTorchSave };
+enum class WeightsFormat { kSafetensors, kTorchScript, kTorchSave };
 
-const char* to_string(CheckpointFormat format);
+const char* to_string(WeightsFormat format);
 
 /// Tensors (CPU) and string metadata read from one checkpoint file.
-struct Checkpoint {
-  CheckpointFormat format = CheckpointFormat::kSafetensors;
+struct WeightsFile {
+  WeightsFormat format = WeightsFormat::kSafetensors;
   TensorMap tensors;
   Metadata metadata;
 };
 
 /// The container format of a file, from its first bytes and (for zip archives) its entries. Throws
 /// c10::Error naming the file when it is none of the three.
-CheckpointFormat detect_checkpoint_format(const std::string& path);
+WeightsFormat detect_weights_format(const std::string& path);
 
 /// Reads every tensor of a checkpoint in any supported container. Errors name the file. `reading`
 /// applies to safetensors files (the other containers are always read into owning tensors).
-Checkpoint read_checkpoint(const std::string& path, TensorReading reading = TensorReading::kCopies);
+WeightsFile read_weights_file(const std::string& path, TensorReading reading = TensorReading::kCopies);
 
-/// read_checkpoint + to_canonical: the weights of any supported file under canonical names.
+/// read_weights_file + to_canonical: the weights of any supported file under canonical names.
 TensorMap read_canonical_weights(const std::string& path);
 
 }  // namespace btadapter::io

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <thread>
 
-#include "btadapter/eval/embedding_index.h"
+#include "btadapter/metrics/embedding_index.h"
 #include "support/test_support.h"
 
 using namespace btadapter::eval;

@@ -1,4 +1,4 @@
-#include "btadapter/eval/sha256.h"
+#include "btadapter/io/sha256.h"
 
 #include <c10/util/Exception.h>
 
@@ -12,7 +12,7 @@
 #include <immintrin.h>
 #endif
 
-namespace btadapter::eval {
+namespace btadapter::io {
 namespace {
 
 constexpr std::array<uint32_t, 64> kRoundConstants = {
@@ -196,4 +196,4 @@ std::string sha256_file(const std::string& path) {
   return h.hex_digest();
 }
 
-}  // namespace btadapter::eval
+}  // namespace btadapter::io

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "btadapter/eval/retrieval_metrics.h"
-#include "btadapter/eval/similarity.h"
+#include "btadapter/metrics/retrieval_metrics.h"
+#include "btadapter/metrics/similarity.h"
 #include "support/test_support.h"
 
 using namespace btadapter::eval;
