@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "btadapter/io/safetensors.h"
+#include "parity/fixture_variant.h"
 #include "support/test_support.h"
 
 #include <algorithm>
@@ -22,14 +23,6 @@ std::vector<fs::path> fixture_folders() {
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-// A copy of a fixture folder (links) whose expected.safetensors is `expected`.
-void make_variant(const fs::path& from, const fs::path& to, const btadapter::io::TensorMap& expected) {
-  for (const char* name : {"config.json", "adapter.safetensors", "inputs.safetensors", "weights_hf.safetensors"}) {
-    fs::create_symlink(from / name, to / name);
-  }
-  btadapter::io::write_safetensors((to / "expected.safetensors").string(), expected);
 }
 
 }  // namespace
@@ -54,7 +47,7 @@ TEST(Parity, FailsOnAPerturbedOrUnknownExpectedTensor) {
   btadapter::testing::TempDir perturbed;
   auto changed = expected;
   changed["btm.loss.total"] = changed["btm.loss.total"] + 1e-3;
-  make_variant(dir, perturbed.path(), changed);
+  btadapter::testing::make_fixture_variant(dir, perturbed.path(), changed);
   auto result = run_command(tool_path("bt_parity").string() + " --quiet " + perturbed.path().string() + weights);
   EXPECT_EQ(result.exit_code, 1) << result.output;
   EXPECT_NE(result.output.find("FAIL loss    btm.loss.total"), std::string::npos) << result.output;
@@ -62,7 +55,7 @@ TEST(Parity, FailsOnAPerturbedOrUnknownExpectedTensor) {
   btadapter::testing::TempDir unknown;
   auto extra = expected;
   extra["bt.something_new"] = torch::zeros({2});
-  make_variant(dir, unknown.path(), extra);
+  btadapter::testing::make_fixture_variant(dir, unknown.path(), extra);
   result = run_command(tool_path("bt_parity").string() + " --quiet " + unknown.path().string() + weights);
   EXPECT_EQ(result.exit_code, 1) << result.output;
   EXPECT_NE(result.output.find("bt.something_new"), std::string::npos) << result.output;
