@@ -24,8 +24,7 @@ int main(int argc, char** argv) {
   bool quiet = false;
   CLI::App app{"Video question answering with the BT-Adapter video LLM: official prediction files."};
   cli.add_to(app);
-  app.add_option("--format", format, "msvd-qa | msrvtt-qa | activitynet-qa | benchmark-generic | "
-                                     "benchmark-temporal | benchmark-consistency")
+  app.add_option("--format", format, enum_choices<eval::QaFormat>())
       ->required();
   app.add_option("--questions", questions, "question file (JSON list)")->required();
   app.add_option("--answers", answers, "answer file (activitynet-qa only)");
@@ -35,7 +34,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "no progress line");
   CLI11_PARSE(app, argc, argv);
   return btadapter::tools::run_main("bt_eval_qa", [&] {
-    const eval::QaFormat qa_format = eval::parse_qa_format(format);
+    const eval::QaFormat qa_format = enum_from_name<eval::QaFormat>(format);
     const std::vector<eval::QaItem> items = eval::read_qa_dataset(qa_format, questions, answers);
     eval::QaPredictionWriter writer(output, qa_format, flush_every);
     cli.configure_runtime();

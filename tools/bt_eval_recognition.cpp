@@ -20,7 +20,7 @@ struct Args : tools::EvalCli {
   std::vector<std::string> templates;
   bool humanize = false;
   std::vector<int64_t> top_ks = eval::RecognitionMetricsOptions().top_ks();
-  std::string ties = eval::to_string(eval::RecognitionMetricsOptions().ties());
+  std::string ties = enum_name(eval::RecognitionMetricsOptions().ties());
 };
 
 int run(const Args& a) {
@@ -35,7 +35,7 @@ int run(const Args& a) {
                      .humanize_names(a.humanize)
                      .video(setup.video)
                      .skip_bad_videos(a.skip_bad)
-                     .metrics(eval::RecognitionMetricsOptions().top_ks(a.top_ks).ties(eval::tie_mode_from_string(a.ties)))
+                     .metrics(eval::RecognitionMetricsOptions().top_ks(a.top_ks).ties(enum_from_name<eval::TieMode>(a.ties)))
                      .embeddings_cache(a.embeddings)
                      .log(a.log());
   if (!a.quiet) options.progress(progress);
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
                  "embeddings are averaged); default: the raw names, as the official code");
   app.add_flag("--humanize-names", a.humanize, "turn CamelCase / snake_case class names into lower-case words");
   app.add_option("--top-k", a.top_ks, "top-K accuracies to report")->capture_default_str();
-  app.add_option("--ties", a.ties, "exact-tie handling: pessimistic | optimistic")->capture_default_str();
+  app.add_option("--ties", a.ties, "exact-tie handling: " + enum_choices<eval::TieMode>())->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   return btadapter::tools::run_main("bt_eval_recognition", [&] { return run(a); });
 }

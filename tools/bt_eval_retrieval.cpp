@@ -20,7 +20,7 @@ struct Args : tools::EvalCli {
   std::string similarity, html, direction;
   int64_t html_queries = eval::HtmlReportOptions().num_queries();
   bool direction_files = false, official = false, dsl = false, no_v2t = false;
-  std::string ties = eval::to_string(eval::RetrievalMetricsOptions().ties());
+  std::string ties = enum_name(eval::RetrievalMetricsOptions().ties());
   double dsl_temperature = eval::RetrievalMetricsOptions().dsl_temperature();
 };
 
@@ -29,7 +29,7 @@ int run(const Args& a) {
   const eval::DatasetPreset& preset = setup.preset;
   Model& model = *setup.model;
   auto metrics = eval::RetrievalMetricsOptions()
-                     .ties(eval::tie_mode_from_string(a.ties))
+                     .ties(enum_from_name<eval::TieMode>(a.ties))
                      .official_compat(a.official)
                      .video_to_text(!a.no_v2t && !a.official)
                      .dual_softmax(a.dsl)
@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
   a.add_to(app, eval::EvalTask::kRetrieval,
            {"format, frames, text length, resize", "annotation file (e.g. test_JSFUSION.json)", "annotation format",
             "leave unreadable videos (and their texts) out and report them"});
-  app.add_option("--ties", a.ties, "exact-tie handling: pessimistic | optimistic")->capture_default_str();
+  app.add_option("--ties", a.ties, "exact-tie handling: " + enum_choices<eval::TieMode>())->capture_default_str();
   app.add_flag("--official", a.official, "reproduce the official t2v-only metric (ties inflate its count)");
   app.add_flag("--dsl", a.dsl, "dual-softmax re-ranking (off by default, labelled in the output)");
   app.add_option("--dsl-temperature", a.dsl_temperature, "dual-softmax temperature")->capture_default_str();

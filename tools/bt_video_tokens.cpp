@@ -23,7 +23,7 @@
 
 int main(int argc, char** argv) {
   using namespace btadapter;
-  std::string clip, adapter, projector, output, frame_rule = chat::to_string(chat::FrameRule::kOfficial);
+  std::string clip, adapter, projector, output, frame_rule = enum_name(chat::FrameRule::kOfficial);
   std::vector<std::string> videos;
   data::ConversationFrameOptions frames;
   int64_t num_frames = frames.num_frames(), heads = chat::VideoTowerLoadOptions().heads();
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     configure_cpu_runtime();
     torch::NoGradGuard no_grad;
-    const auto options = chat::VideoTowerLoadOptions().heads(heads).frame_rule(chat::parse_frame_rule(frame_rule));
+    const auto options = chat::VideoTowerLoadOptions().heads(heads).frame_rule(enum_from_name<chat::FrameRule>(frame_rule));
     chat::VideoTower tower = chat::load_video_tower(clip, adapter, options);
     std::optional<chat::Projector> proj;
     if (!projector.empty()) proj = chat::load_projector(projector);

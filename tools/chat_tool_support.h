@@ -17,7 +17,7 @@ struct ChatModelCli {
   std::string conv_mode = chat::VideoChatOptions("", "", "", "").conv_mode();
   std::string device = chat::VideoChatOptions("", "", "", "").device().str();
   std::string dtype = dtype_name(chat::VideoChatOptions("", "", "", "").dtype());
-  std::string frame_rule = chat::to_string(chat::VideoChatOptions("", "", "", "").frame_rule());
+  std::string frame_rule = enum_name(chat::VideoChatOptions("", "", "", "").frame_rule());
   int64_t frames = chat::VideoChatOptions("", "", "", "").num_frames();
   int64_t vision_heads = chat::VideoChatOptions("", "", "", "").vision_heads();
   bool official_cleanup = false;
@@ -56,7 +56,7 @@ struct ChatModelCli {
         .device(parse_device(device))
         .dtype(parse_dtype(dtype))
         .num_frames(frames)
-        .frame_rule(chat::parse_frame_rule(frame_rule))
+        .frame_rule(enum_from_name<chat::FrameRule>(frame_rule))
         .vision_heads(vision_heads)
         .answer_cleanup(official_cleanup ? text::AnswerCleanup::kOfficialRstripCharacters
                                          : text::AnswerCleanup::kStripStopString);

@@ -19,13 +19,13 @@ std::string describe(const io::ModelWeights& w, const ModelConfig& config, bool 
   if (w.stored) {
     out << "btadapter model file";
   } else {
-    out << io::to_string(w.naming) << " weights (" << io::to_string(w.format) << ")";
+    out << enum_name(w.naming) << " weights (" << enum_name(w.format) << ")";
   }
   if (merged) out << " + adapter file";
   if (config.adapter.depth == 0) {
     out << ", no adapter (frozen CLIP, mean of frame embeddings)";
   } else {
-    out << ", BT-Adapter depth " << config.adapter.depth << ", fusion " << to_string(config.adapter.fusion);
+    out << ", BT-Adapter depth " << config.adapter.depth << ", fusion " << enum_name(config.adapter.fusion);
   }
   return out.str();
 }

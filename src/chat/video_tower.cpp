@@ -16,14 +16,6 @@ bool is_branch_name(const std::string& name) { return name.rfind("btadapter", 0)
 
 }  // namespace
 
-const char* to_string(FrameRule rule) { return rule == FrameRule::kOfficial ? "official" : "all_frames"; }
-
-FrameRule parse_frame_rule(const std::string& name) {
-  if (name == "official") return FrameRule::kOfficial;
-  if (name == "all_frames") return FrameRule::kAllFrames;
-  TORCH_CHECK(false, "expected frame rule 'official' or 'all_frames', got '", name, "'");
-}
-
 int64_t VideoTowerOptions::num_patches() const {
   const int64_t grid = image_size() / patch_size();
   return grid * grid;

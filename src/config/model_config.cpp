@@ -3,131 +3,79 @@
 #include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
+#include <type_traits>
 
 namespace btadapter {
 namespace {
 
 using nlohmann::json;
 
-// Reads the fields of one JSON object, remembering which keys were consumed so that leftovers
-// (typos, keys from another version) are reported instead of silently ignored.
-class ObjectReader {
- public:
-  ObjectReader(const json& object, std::string path) : object_(object), path_(std::move(path)) {
-    TORCH_CHECK(object_.is_object(), "model config: expected an object at '", path_, "', got ",
-                object_.type_name());
-  }
+json::json_pointer pointer_of(const std::string& key) {
+  std::string path = "/" + key;
+  std::replace(path.begin(), path.end(), '.', '/');
+  return json::json_pointer(path);
+}
 
-  template <typename T>
-  void read(const char* key, T& field) {
-    used_.insert(key);
-    auto it = object_.find(key);
-    if (it == object_.end()) return;
+template <typename T>
+json encode(const T& value) {
+  if constexpr (std::is_enum_v<T>) {
+    return enum_name(value);
+  } else {
+    return value;
+  }
+}
+
+// Strict types: a float where an int is expected (or a string where a number is) is refused rather
+// than converted, since a model file with such a value was not written by this library.
+template <typename T>
+bool has_type(const json& value) {
+  if constexpr (std::is_enum_v<T> || std::is_same_v<T, std::string>) {
+    return value.is_string();
+  } else if constexpr (std::is_integral_v<T>) {
+    return value.is_number_integer();
+  } else {
+    return value.is_number();
+  }
+}
+
+template <typename T>
+void decode(const json& value, const std::string& key, T& field) {
+  TORCH_CHECK(has_type<T>(value), "model config: key '", key, "' has the wrong type (", value.type_name(), ")");
+  if constexpr (std::is_enum_v<T>) {
     try {
-      field = it->get<T>();
-    } catch (const json::exception&) {
-      TORCH_CHECK(false, "model config: key '", path_, key, "' has the wrong type (", it->type_name(), ")");
+      field = enum_from_name<T>(value.get<std::string>());
+    } catch (const c10::Error& e) {
+      TORCH_CHECK(false, "model config: key '", key, "': ", e.what_without_backtrace());
+    }
+  } else {
+    field = value.get<T>();
+  }
+}
+
+std::set<std::string> field_keys() {
+  std::set<std::string> keys;
+  for_each_model_field([&](const char* key, auto, const char*) { keys.insert(key); });
+  return keys;
+}
+
+// Keys are at most one section deep ("vision.width"); anything else (typos, keys from another version,
+// deeper nesting) is reported instead of silently ignored.
+void check_known_keys(const json& root) {
+  static const std::set<std::string> known = field_keys();
+  TORCH_CHECK(root.is_object(), "model config: expected an object, got ", root.type_name());
+  for (const auto& item : root.items()) {
+    if (known.count(item.key())) continue;
+    const bool section = std::any_of(known.begin(), known.end(), [&](const std::string& k) { return k.rfind(item.key() + ".", 0) == 0; });
+    TORCH_CHECK(section, "model config: unknown key '", item.key(), "'");
+    TORCH_CHECK(item.value().is_object(), "model config: expected an object at '", item.key(), "', got ",
+                item.value().type_name());
+    for (const auto& inner : item.value().items()) {
+      const std::string key = item.key() + "." + inner.key();
+      TORCH_CHECK(known.count(key), "model config: unknown key '", key, "'");
     }
   }
-
-  template <typename E>
-  void read_enum(const char* key, E& field, E (*parse)(const std::string&)) {
-    std::string name;
-    bool present = object_.contains(key);
-    read(key, name);
-    if (present) field = parse(name);
-  }
-
-  const json& child(const char* key) {
-    used_.insert(key);
-    static const json kEmpty = json::object();
-    auto it = object_.find(key);
-    return it == object_.end() ? kEmpty : *it;
-  }
-
-  void finish() const {
-    for (const auto& item : object_.items()) {
-      TORCH_CHECK(used_.count(item.key()), "model config: unknown key '", path_, item.key(), "'");
-    }
-  }
-
- private:
-  const json& object_;
-  std::string path_;
-  std::set<std::string> used_;
-};
-
-json to_json(const VisionConfig& c) {
-  return {{"width", c.width}, {"layers", c.layers}, {"heads", c.heads}, {"patch_size", c.patch_size},
-          {"image_size", c.image_size}, {"mlp_dim", c.mlp_dim}, {"layer_norm_eps", c.layer_norm_eps}};
-}
-
-json to_json(const TextConfig& c) {
-  return {{"vocab_size", c.vocab_size}, {"width", c.width}, {"layers", c.layers}, {"heads", c.heads},
-          {"context_length", c.context_length}, {"mlp_dim", c.mlp_dim},
-          {"layer_norm_eps", c.layer_norm_eps}, {"pooling", to_string(c.pooling)}, {"eos_id", c.eos_id}};
-}
-
-json to_json(const AdapterConfig& c) {
-  return {{"depth", c.depth}, {"fusion", to_string(c.fusion)}, {"out_norm", c.out_norm},
-          {"middle_norm", c.middle_norm}, {"max_frames", c.max_frames}, {"drop_path", c.drop_path},
-          {"mask_layout", to_string(c.mask_layout)}, {"mask_ratio", c.mask_ratio}};
-}
-
-json to_json(const TokenizerConfig& c) {
-  return {{"kind", c.kind}, {"vocab", c.vocab}, {"context_length", c.context_length},
-          {"truncate", c.truncate}, {"bos_id", c.bos_id}, {"eos_id", c.eos_id}};
-}
-
-void from_json(const json& j, VisionConfig& c) {
-  ObjectReader r(j, "vision.");
-  r.read("width", c.width);
-  r.read("layers", c.layers);
-  r.read("heads", c.heads);
-  r.read("patch_size", c.patch_size);
-  r.read("image_size", c.image_size);
-  r.read("mlp_dim", c.mlp_dim);
-  r.read("layer_norm_eps", c.layer_norm_eps);
-  r.finish();
-}
-
-void from_json(const json& j, TextConfig& c) {
-  ObjectReader r(j, "text.");
-  r.read("vocab_size", c.vocab_size);
-  r.read("width", c.width);
-  r.read("layers", c.layers);
-  r.read("heads", c.heads);
-  r.read("context_length", c.context_length);
-  r.read("mlp_dim", c.mlp_dim);
-  r.read("layer_norm_eps", c.layer_norm_eps);
-  r.read_enum("pooling", c.pooling, &text_pooling_from_string);
-  r.read("eos_id", c.eos_id);
-  r.finish();
-}
-
-void from_json(const json& j, AdapterConfig& c) {
-  ObjectReader r(j, "adapter.");
-  r.read("depth", c.depth);
-  r.read_enum("fusion", c.fusion, &fusion_mode_from_string);
-  r.read("out_norm", c.out_norm);
-  r.read("middle_norm", c.middle_norm);
-  r.read("max_frames", c.max_frames);
-  r.read("drop_path", c.drop_path);
-  r.read_enum("mask_layout", c.mask_layout, &mask_layout_from_string);
-  r.read("mask_ratio", c.mask_ratio);
-  r.finish();
-}
-
-void from_json(const json& j, TokenizerConfig& c) {
-  ObjectReader r(j, "tokenizer.");
-  r.read("kind", c.kind);
-  r.read("vocab", c.vocab);
-  r.read("context_length", c.context_length);
-  r.read("truncate", c.truncate);
-  r.read("bos_id", c.bos_id);
-  r.read("eos_id", c.eos_id);
-  r.finish();
 }
 
 void check_positive(int64_t value, const char* name) {
@@ -137,9 +85,8 @@ void check_positive(int64_t value, const char* name) {
 }  // namespace
 
 std::string model_config_to_json(const ModelConfig& config) {
-  json j = {{"embed_dim", config.embed_dim}, {"vision", to_json(config.vision)},
-            {"text", to_json(config.text)}, {"adapter", to_json(config.adapter)},
-            {"tokenizer", to_json(config.tokenizer)}};
+  json j = json::object();
+  for_each_model_field([&](const char* key, auto access, const char*) { j[pointer_of(key)] = encode(access(config)); });
   return j.dump();
 }
 
@@ -150,14 +97,12 @@ ModelConfig model_config_from_json(const std::string& json_text) {
   } catch (const json::parse_error& e) {
     TORCH_CHECK(false, "model config: invalid JSON (", e.what(), ")");
   }
+  check_known_keys(j);
   ModelConfig config;
-  ObjectReader r(j, "");
-  r.read("embed_dim", config.embed_dim);
-  from_json(r.child("vision"), config.vision);
-  from_json(r.child("text"), config.text);
-  from_json(r.child("adapter"), config.adapter);
-  from_json(r.child("tokenizer"), config.tokenizer);
-  r.finish();
+  for_each_model_field([&](const char* key, auto access, const char*) {
+    const auto pointer = pointer_of(key);
+    if (j.contains(pointer)) decode(j.at(pointer), key, access(config));
+  });
   return config;
 }
 
@@ -183,30 +128,6 @@ void validate(const ModelConfig& c) {
               c.adapter.depth);
   TORCH_CHECK(c.adapter.mask_ratio >= 0.0 && c.adapter.mask_ratio < 1.0,
               "model config: expected 0 <= adapter.mask_ratio < 1, got ", c.adapter.mask_ratio);
-}
-
-const char* to_string(FusionMode mode) { return mode == FusionMode::kLearned ? "learned" : "add"; }
-const char* to_string(MaskLayout layout) { return layout == MaskLayout::kTube ? "tube" : "official"; }
-const char* to_string(TextPooling pooling) {
-  return pooling == TextPooling::kArgmaxId ? "argmax_id" : "first_eos";
-}
-
-FusionMode fusion_mode_from_string(const std::string& name) {
-  if (name == "learned") return FusionMode::kLearned;
-  if (name == "add") return FusionMode::kAdd;
-  TORCH_CHECK(false, "expected fusion 'learned' or 'add', got '", name, "'");
-}
-
-MaskLayout mask_layout_from_string(const std::string& name) {
-  if (name == "tube") return MaskLayout::kTube;
-  if (name == "official") return MaskLayout::kOfficial;
-  TORCH_CHECK(false, "expected mask layout 'tube' or 'official', got '", name, "'");
-}
-
-TextPooling text_pooling_from_string(const std::string& name) {
-  if (name == "argmax_id") return TextPooling::kArgmaxId;
-  if (name == "first_eos") return TextPooling::kFirstEos;
-  TORCH_CHECK(false, "expected text pooling 'argmax_id' or 'first_eos', got '", name, "'");
 }
 
 }  // namespace btadapter

@@ -15,22 +15,6 @@
 
 namespace btadapter::data {
 
-const char* to_string(BadVideoPolicy policy) {
-  switch (policy) {
-    case BadVideoPolicy::kReplace: return "replace";
-    case BadVideoPolicy::kError: return "error";
-    case BadVideoPolicy::kSkip: return "skip";
-  }
-  return "unknown";
-}
-
-BadVideoPolicy bad_video_policy_from_string(const std::string& name) {
-  for (auto p : {BadVideoPolicy::kReplace, BadVideoPolicy::kError, BadVideoPolicy::kSkip}) {
-    if (name == to_string(p)) return p;
-  }
-  TORCH_CHECK(false, "expected a bad-video policy replace, error or skip, got '", name, "'");
-}
-
 std::string loader_state_to_json(const LoaderState& state) {
   return nlohmann::json{{"epoch", state.epoch}, {"position", state.position}, {"seed", std::to_string(state.seed)}}
       .dump();

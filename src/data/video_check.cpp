@@ -45,7 +45,7 @@ std::optional<VideoProblem> check_one(const Target& target, const VideoCheckOpti
     return VideoProblem{"too_short", target.video, target.row, d.num_frames,
                         std::to_string(d.num_frames) + " decodable frames, fewer than " + std::to_string(options.frames())};
   } catch (const VideoError& e) {
-    return VideoProblem{to_string(e.kind()), target.video, target.row, 0, e.reason()};
+    return VideoProblem{enum_name(e.kind()), target.video, target.row, 0, e.reason()};
   }
 }
 

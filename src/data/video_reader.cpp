@@ -12,16 +12,8 @@ namespace btadapter::data {
 
 namespace fs = std::filesystem;
 
-const char* to_string(VideoErrorKind kind) {
-  switch (kind) {
-    case VideoErrorKind::kMissing: return "missing";
-    case VideoErrorKind::kCorrupt: return "corrupt";
-  }
-  return "unknown";
-}
-
 VideoError::VideoError(VideoErrorKind kind, const std::string& path, const std::string& reason)
-    : std::runtime_error(std::string(to_string(kind)) + " video '" + path + "': " + reason),
+    : std::runtime_error(std::string(enum_name(kind)) + " video '" + path + "': " + reason),
       kind_(kind), path_(path), reason_(reason) {}
 
 bool is_image_file(const std::string& path) {

@@ -112,15 +112,6 @@ std::string first_in_range_list(const std::string& ranges, const std::string& no
 
 }  // namespace
 
-const char* to_string(LaunchSource source) {
-  switch (source) {
-    case LaunchSource::kSingle: return "single";
-    case LaunchSource::kTorchrun: return "torchrun";
-    case LaunchSource::kSlurm: return "slurm";
-  }
-  return "unknown";
-}
-
 std::string first_slurm_host(const std::string& nodelist) {
   std::string host;
   size_t i = 0;

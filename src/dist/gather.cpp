@@ -65,14 +65,6 @@ class GatherWithGrad : public torch::autograd::Function<GatherWithGrad> {
 
 }  // namespace
 
-const char* to_string(GatherMode mode) { return mode == GatherMode::kSum ? "sum" : "official"; }
-
-GatherMode gather_mode_from_string(const std::string& name) {
-  if (name == "sum") return GatherMode::kSum;
-  if (name == "official") return GatherMode::kOfficial;
-  TORCH_CHECK(false, "gather mode: expected 'sum' or 'official', got '", name, "'");
-}
-
 std::vector<torch::Tensor> all_gather_varying(const torch::Tensor& local, ProcessGroup& group) {
   TORCH_CHECK(local.dim() >= 1, "all_gather_varying: expected a tensor with a leading dimension, got ",
               local.dim(), " dims");

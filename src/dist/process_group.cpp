@@ -120,7 +120,7 @@ struct ProcessGroup::Impl {
     TORCH_CHECK(t.defined(), prefix(), op, ": expected a defined tensor");
     const bool on_cuda = t.is_cuda();
     TORCH_CHECK(backend == Backend::kNccl ? on_cuda : !on_cuda, prefix(), op, ": backend ",
-                to_string(backend), " expects ", backend == Backend::kNccl ? "CUDA" : "CPU",
+                enum_name(backend), " expects ", backend == Backend::kNccl ? "CUDA" : "CPU",
                 " tensors, got a tensor on ", t.device());
   }
 
@@ -162,14 +162,6 @@ void PendingCollective::wait() {
   if (!state_ || state_->done) return;
   state_->done = true;
   if (state_->work) state_->impl->finish(state_->work, "all_reduce", state_->sequence, state_->start);
-}
-
-const char* to_string(Backend backend) { return backend == Backend::kNccl ? "nccl" : "gloo"; }
-
-Backend backend_from_string(const std::string& name) {
-  if (name == "gloo") return Backend::kGloo;
-  if (name == "nccl") return Backend::kNccl;
-  TORCH_CHECK(false, "distributed backend: expected 'gloo' or 'nccl', got '", name, "'");
 }
 
 bool backend_available(Backend backend) {
@@ -249,7 +241,7 @@ namespace {
 c10::intrusive_ptr<TransportBase> make_transport(const c10::intrusive_ptr<c10d::Store>& store, int rank,
                                                  int world_size, const ProcessGroupOptions& options,
                                                  const std::string& host) {
-  TORCH_CHECK(backend_available(options.backend()), "distributed backend '", to_string(options.backend()),
+  TORCH_CHECK(backend_available(options.backend()), "distributed backend '", enum_name(options.backend()),
               "' is not available in this build of libbtadapter",
               options.backend() == Backend::kNccl ? " (it needs a CUDA LibTorch with NCCL headers)" : "");
 #ifdef BTADAPTER_HAVE_NCCL

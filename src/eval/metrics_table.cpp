@@ -45,7 +45,7 @@ std::string format_retrieval_table(const RetrievalMetrics& metrics, const std::s
 
 std::string format_recognition_table(const RecognitionMetrics& metrics, const std::string& title) {
   std::ostringstream out;
-  title_line(out, title, "ties=" + to_string(metrics.ties));
+  title_line(out, title, std::string("ties=") + enum_name(metrics.ties));
   for (const auto& [k, value] : metrics.top_k) cell(out, "top" + std::to_string(k));
   out << "  mean-class\n";
   for (const auto& [k, value] : metrics.top_k) cell(out, value);

@@ -124,31 +124,10 @@ std::vector<QaItem> read_benchmark(const std::string& path, bool consistency) {
 
 }  // namespace
 
-QaFormat parse_qa_format(const std::string& name) {
-  for (QaFormat format : {QaFormat::kMsvdQa, QaFormat::kMsrvttQa, QaFormat::kActivityNetQa, QaFormat::kBenchmarkGeneric,
-                          QaFormat::kBenchmarkTemporal, QaFormat::kBenchmarkConsistency}) {
-    if (qa_format_name(format) == name) return format;
-  }
-  TORCH_CHECK(false, "QA format: expected msvd-qa, msrvtt-qa, activitynet-qa, benchmark-generic, benchmark-temporal or "
-                     "benchmark-consistency, got \"", name, "\"");
-}
-
-std::string qa_format_name(QaFormat format) {
-  switch (format) {
-    case QaFormat::kMsvdQa: return "msvd-qa";
-    case QaFormat::kMsrvttQa: return "msrvtt-qa";
-    case QaFormat::kActivityNetQa: return "activitynet-qa";
-    case QaFormat::kBenchmarkGeneric: return "benchmark-generic";
-    case QaFormat::kBenchmarkTemporal: return "benchmark-temporal";
-    case QaFormat::kBenchmarkConsistency: return "benchmark-consistency";
-  }
-  TORCH_CHECK(false, "QA format: unknown value ", static_cast<int>(format));
-}
-
 std::vector<QaItem> read_qa_dataset(QaFormat format, const std::string& questions_file, const std::string& answers_file) {
   TORCH_CHECK((format == QaFormat::kActivityNetQa) == !answers_file.empty(), "QA dataset ", questions_file, ": ",
               format == QaFormat::kActivityNetQa ? "activitynet-qa expects an answer file, got none"
-                                                 : qa_format_name(format) + " takes no answer file, got " + answers_file);
+                                                 : std::string(enum_name(format)) + " takes no answer file, got " + answers_file);
   switch (format) {
     case QaFormat::kMsvdQa:
     case QaFormat::kMsrvttQa: return read_id_keyed(questions_file);

@@ -52,7 +52,7 @@ void check_record(QaFormat format, const json& record, const std::string& path, 
   for (const std::string& field : prediction_fields(format)) fields.push_back(field);
   for (const std::string& field : fields) {
     TORCH_CHECK(record.contains(field) && record.at(field).is_string(), "QA predictions ", path, " row ", row,
-                ": expected a string field \"", field, "\" (", qa_format_name(format), " format)");
+                ": expected a string field \"", field, "\" (", enum_name(format), " format)");
   }
   if (!is_benchmark(format)) {
     TORCH_CHECK(record.contains("id") && (record.at("id").is_string() || record.at("id").is_number_integer()),
@@ -128,7 +128,7 @@ std::vector<bool> QaPredictionWriter::answered(const std::vector<QaItem>& items)
 void QaPredictionWriter::append(const QaItem& item, const std::vector<std::string>& predictions) {
   const std::vector<std::string> fields = prediction_fields(format_);
   TORCH_CHECK(predictions.size() == fields.size(), "QA predictions: expected ", fields.size(), " prediction(s) for ",
-              qa_format_name(format_), " row ", item.row, ", got ", predictions.size());
+              enum_name(format_), " row ", item.row, ", got ", predictions.size());
   json record = json::parse(item.record_json);
   for (size_t i = 0; i < fields.size(); ++i) record[fields[i]] = predictions[i];
   ++records_->key_counts[item.key];

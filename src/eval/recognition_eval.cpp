@@ -142,7 +142,7 @@ EvalResults recognition_eval_results(const Model& model, const RecognitionEvalOp
                    {"templates", options.templates()},
                    {"humanize_names", options.humanize_names()},
                    {"top_ks", options.metrics().top_ks()},
-                   {"ties", to_string(options.metrics().ties())}};
+                   {"ties", enum_name(options.metrics().ties())}};
   const detail::EmbeddingInputs inputs = embedding_inputs(options, {}, {});
   EvalResults out = detail::results_record(model, options.dataset(), inputs, result, extra);
   out.recognition = result.metrics;

@@ -21,7 +21,7 @@ ordered_json summary_json(const RankSummary& s) {
 ordered_json retrieval_json(const RetrievalMetrics& m) {
   ordered_json out;
   out["protocol"] = m.protocol();
-  out["ties"] = to_string(m.ties);
+  out["ties"] = enum_name(m.ties);
   out["dual_softmax"] = m.dual_softmax;
   out["dsl_temperature"] = m.dsl_temperature;
   out["official_compat"] = m.official_compat;
@@ -32,7 +32,7 @@ ordered_json retrieval_json(const RetrievalMetrics& m) {
 
 ordered_json recognition_json(const RecognitionMetrics& m) {
   ordered_json out;
-  out["ties"] = to_string(m.ties);
+  out["ties"] = enum_name(m.ties);
   for (const auto& [k, value] : m.top_k) out["top" + std::to_string(k)] = value;
   out["mean_class_accuracy"] = m.mean_class_accuracy;
   out["classes_present"] = m.num_classes_present;

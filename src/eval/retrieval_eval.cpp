@@ -45,7 +45,7 @@ RetrievalSet read_retrieval_set(const RetrievalEvalOptions& options) {
 }
 
 json metrics_options_json(const RetrievalMetricsOptions& m) {
-  return {{"ties", to_string(m.ties())},           {"video_to_text", m.video_to_text()},
+  return {{"ties", enum_name(m.ties())},           {"video_to_text", m.video_to_text()},
           {"dual_softmax", m.dual_softmax()},      {"dsl_temperature", m.dsl_temperature()},
           {"official_compat", m.official_compat()}, {"recall_ks", m.recall_ks()}};
 }

@@ -7,25 +7,6 @@
 
 namespace btadapter::io {
 
-const char* to_string(PickleValue::Kind kind) {
-  using K = PickleValue::Kind;
-  switch (kind) {
-    case K::kNone: return "None";
-    case K::kBool: return "bool";
-    case K::kInt: return "int";
-    case K::kFloat: return "float";
-    case K::kString: return "str";
-    case K::kBytes: return "bytes";
-    case K::kList: return "list";
-    case K::kTuple: return "tuple";
-    case K::kDict: return "dict";
-    case K::kGlobal: return "global";
-    case K::kStorage: return "storage";
-    case K::kTensor: return "tensor";
-  }
-  return "?";
-}
-
 namespace {
 
 using PickleKind = PickleValue::Kind;
@@ -201,7 +182,7 @@ class Unpickler {
     TORCH_CHECK(kind != PickleKind::kDict || values % 2 == 0, "SETITEMS with an odd number (", values,
                 ") of keys and values");
     PickleValue& target = *stack_[first - 1];
-    TORCH_CHECK(target.kind == kind, "expected a ", to_string(kind), " to add items to, got ", to_string(target.kind));
+    TORCH_CHECK(target.kind == kind, "expected a ", enum_name(kind), " to add items to, got ", enum_name(target.kind));
     for (size_t i = first; i < stack_.size(); ++i) add_item(target, stack_[i]);
     stack_.resize(first);
     if (from_mark) marks_.pop_back();
@@ -223,15 +204,15 @@ class Unpickler {
     PickleValue* name = pop();
     PickleValue* module = pop();
     TORCH_CHECK(module->kind == PickleKind::kString && name->kind == PickleKind::kString,
-                "STACK_GLOBAL expects two strings, got ", to_string(module->kind), " and ", to_string(name->kind));
+                "STACK_GLOBAL expects two strings, got ", enum_name(module->kind), " and ", enum_name(name->kind));
     stack_.push_back(&store(hooks_.find_class(module->text, name->text)));
   }
   void reduce() {
     PickleValue* args = pop();
     PickleValue* callable = pop();
     TORCH_CHECK(callable->kind == PickleKind::kGlobal && args->kind == PickleKind::kTuple,
-                "REDUCE expects a global and a tuple, got ", to_string(callable->kind), " and ",
-                to_string(args->kind));
+                "REDUCE expects a global and a tuple, got ", enum_name(callable->kind), " and ",
+                enum_name(args->kind));
     stack_.push_back(&store(hooks_.reduce(*callable, *args)));
   }
   /// BUILD sets an object's state; the only objects here are OrderedDicts, whose state (`_metadata`) is
@@ -241,7 +222,7 @@ class Unpickler {
     const PickleValue& target = top();
     TORCH_CHECK(target.kind == PickleKind::kDict && (state->kind == PickleKind::kDict || state->kind == PickleKind::kNone ||
                                                  state->kind == PickleKind::kTuple),
-                "BUILD expects a dict and its state, got ", to_string(target.kind), " and ", to_string(state->kind));
+                "BUILD expects a dict and its state, got ", enum_name(target.kind), " and ", enum_name(state->kind));
   }
   void persistent_id() {
     PickleValue* id = pop();

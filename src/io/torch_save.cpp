@@ -45,7 +45,7 @@ bool is_int(const PickleValue* v) { return v->kind == PickleKind::kInt; }
 
 std::vector<int64_t> int_tuple(const PickleValue& value, const char* what) {
   TORCH_CHECK(value.kind == PickleKind::kTuple && value.items.size() <= 64, "expected the tensor's ", what,
-              " as a tuple of at most 64 ints, got ", to_string(value.kind));
+              " as a tuple of at most 64 ints, got ", enum_name(value.kind));
   std::vector<int64_t> out;
   for (const PickleValue* item : value.items) {
     TORCH_CHECK(is_int(item) && item->integer >= 0, "expected the tensor's ", what, " as non-negative ints");
@@ -216,7 +216,7 @@ class MetadataWriter {
         }
         return out + (value.kind == PickleKind::kList ? "]" : value.kind == PickleKind::kTuple ? ")" : "}");
       }
-      default: return std::string("<") + to_string(value.kind) + ">";
+      default: return std::string("<") + enum_name(value.kind) + ">";
     }
   }
 
@@ -236,7 +236,7 @@ std::vector<std::pair<std::string, const PickleValue*>> entries(const PickleValu
   std::set<std::string> seen;
   for (size_t i = 0; i + 1 < dict.items.size(); i += 2) {
     const PickleValue& key = *dict.items[i];
-    TORCH_CHECK(key.kind == PickleKind::kString, where, ": expected string keys, got ", to_string(key.kind));
+    TORCH_CHECK(key.kind == PickleKind::kString, where, ": expected string keys, got ", enum_name(key.kind));
     TORCH_CHECK(seen.insert(key.text).second, where, ": key '", key.text.substr(0, 200), "' appears twice");
     out.emplace_back(key.text, dict.items[i + 1]);
   }
@@ -244,7 +244,7 @@ std::vector<std::pair<std::string, const PickleValue*>> entries(const PickleValu
 }
 
 TorchSaveContents to_contents(const PickleValue& root, const std::string& where) {
-  TORCH_CHECK(root.kind == PickleKind::kDict, where, ": expected a dict of tensors, got ", to_string(root.kind));
+  TORCH_CHECK(root.kind == PickleKind::kDict, where, ": expected a dict of tensors, got ", enum_name(root.kind));
   TorchSaveContents out;
   MetadataWriter metadata(out.metadata);
   auto weights = entries(root, where);

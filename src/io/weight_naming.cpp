@@ -239,16 +239,6 @@ TensorMap from_canonical(const TensorMap& canonical, TensorMap* adapter, double 
 
 }  // namespace
 
-const char* to_string(WeightNaming naming) {
-  switch (naming) {
-    case WeightNaming::kOfficial: return "official";
-    case WeightNaming::kHuggingFace: return "huggingface";
-    case WeightNaming::kOpenAI: return "openai";
-    case WeightNaming::kAdapter: return "adapter";
-  }
-  return "?";
-}
-
 std::optional<WeightNaming> naming_of_key(const std::string& raw_key) {
   const std::string key = normalise(raw_key);
   if (is_dropped(key)) return std::nullopt;
@@ -277,7 +267,7 @@ WeightNaming detect_naming(const TensorMap& tensors) {
               " keys is an OpenAI, Hugging Face, official BT-Adapter or adapter name");
   if (example.size() > 1) {
     std::ostringstream kinds;
-    for (const auto& [naming, key] : example) kinds << " " << to_string(naming) << " ('" << key << "')";
+    for (const auto& [naming, key] : example) kinds << " " << enum_name(naming) << " ('" << key << "')";
     TORCH_CHECK(false, "weights mix several namings:", kinds.str());
   }
   return example.begin()->first;

@@ -52,15 +52,6 @@ WeightsFile read_torchscript(const std::string& path) {
 
 }  // namespace
 
-const char* to_string(WeightsFormat format) {
-  switch (format) {
-    case WeightsFormat::kSafetensors: return "safetensors";
-    case WeightsFormat::kTorchScript: return "torchscript";
-    case WeightsFormat::kTorchSave: return "torch.save";
-  }
-  return "?";
-}
-
 WeightsFormat detect_weights_format(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   TORCH_CHECK(in, "cannot open checkpoint '", path, "'");
@@ -114,7 +105,7 @@ TensorMap read_canonical_weights(const std::string& path) {
   try {
     return to_canonical(ckpt.tensors);
   } catch (const c10::Error& e) {
-    TORCH_CHECK(false, "checkpoint '", path, "' (", to_string(ckpt.format), "): ", e.what_without_backtrace());
+    TORCH_CHECK(false, "checkpoint '", path, "' (", enum_name(ckpt.format), "): ", e.what_without_backtrace());
   }
 }
 

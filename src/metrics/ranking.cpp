@@ -18,16 +18,6 @@ int64_t rows_per_block(int64_t columns) {
 
 }  // namespace
 
-std::string to_string(TieMode mode) {
-  return mode == TieMode::kPessimistic ? "pessimistic" : "optimistic";
-}
-
-TieMode tie_mode_from_string(const std::string& name) {
-  if (name == "pessimistic") return TieMode::kPessimistic;
-  TORCH_CHECK(name == "optimistic", "expected tie mode 'pessimistic' or 'optimistic', got '", name, "'");
-  return TieMode::kOptimistic;
-}
-
 void check_finite_scores(const torch::Tensor& scores, const std::string& what) {
   if (scores.numel() == 0) return;
   // One reduction pass in the common case: min and max propagate NaN and show +-inf.

@@ -111,7 +111,7 @@ std::string RetrievalMetrics::protocol() const {
   if (official_compat) {
     out << "official-compat t2v (ties inflate the count)";
   } else {
-    out << (v2t ? "t2v+v2t" : "t2v") << ", ties=" << to_string(ties);
+    out << (v2t ? "t2v+v2t" : "t2v") << ", ties=" << enum_name(ties);
   }
   out << ", dsl=";
   if (dual_softmax) out << "on(T=" << dsl_temperature << ")";

@@ -87,7 +87,7 @@ torch::Tensor Tokenizer::tokenize(const std::vector<std::string>& texts) const {
 }
 
 std::unique_ptr<Tokenizer> make_tokenizer(const TokenizerConfig& config) {
-  TORCH_CHECK(!config.vocab.empty(), "tokenizer config: expected 'vocab' (the ", config.kind,
+  TORCH_CHECK(!config.vocab.empty(), "tokenizer config: expected 'vocab' (the ", enum_name(config.kind),
               " vocabulary file), got an empty path");
   TokenFraming framing;
   framing.context_length = config.context_length;
@@ -96,11 +96,10 @@ std::unique_ptr<Tokenizer> make_tokenizer(const TokenizerConfig& config) {
   framing.eos_id = config.eos_id;
   const std::string& v = config.vocab;
   const bool sentencepiece_file = v.size() > 6 && v.compare(v.size() - 6, 6, ".model") == 0;
-  if (config.kind == "sentencepiece" || (config.kind == "clip_bpe" && sentencepiece_file)) {
+  if (config.kind == TokenizerKind::kSentencePiece || sentencepiece_file) {
     return std::make_unique<SentencePieceTokenizer>(config.vocab, framing);
   }
-  if (config.kind == "clip_bpe") return std::make_unique<ClipTokenizer>(ClipBpeVocab::load(config.vocab), framing);
-  TORCH_CHECK(false, "tokenizer config: expected kind 'clip_bpe' or 'sentencepiece', got '", config.kind, "'");
+  return std::make_unique<ClipTokenizer>(ClipBpeVocab::load(config.vocab), framing);
 }
 
 }  // namespace btadapter

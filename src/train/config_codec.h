@@ -8,8 +8,10 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "btadapter/config/enum_names.h"
 #include "btadapter/config/model_config.h"
 #include "btadapter/train/optimizer.h"
 
@@ -21,7 +23,8 @@ std::string format_double(double value);
 /// "'text'" for scalars, "a list", "a mapping", "null": what came instead of the expected type.
 std::string describe(const YAML::Node& node);
 
-template <typename T>
+// Specialised per value type below; the second parameter lets one specialisation cover all enums.
+template <typename T, typename = void>
 struct Codec;
 
 template <>
@@ -67,26 +70,12 @@ struct Codec<std::vector<LrMultRule>> {
   static YAML::Node encode(const std::vector<LrMultRule>& rules);
 };
 
-// The model config's enums, through model_config.h's string names.
-template <typename E, const char* (*Name)(E), E (*Parse)(const std::string&)>
-struct EnumCodec {
-  static E decode(const YAML::Node& n) { return Parse(n.as<std::string>()); }
-  static YAML::Node encode(E v) { return YAML::Node(std::string(Name(v))); }
-};
-
-template <>
-struct Codec<FusionMode> : EnumCodec<FusionMode, to_string, fusion_mode_from_string> {
-  static std::string type() { return "learned | add"; }
-};
-
-template <>
-struct Codec<MaskLayout> : EnumCodec<MaskLayout, to_string, mask_layout_from_string> {
-  static std::string type() { return "tube | official"; }
-};
-
-template <>
-struct Codec<TextPooling> : EnumCodec<TextPooling, to_string, text_pooling_from_string> {
-  static std::string type() { return "argmax_id | first_eos"; }
+// Every enum with an EnumNames table (config/enum_names.h): its names are its YAML spelling.
+template <typename E>
+struct Codec<E, std::enable_if_t<std::is_enum_v<E>>> {
+  static std::string type() { return enum_choices<E>(); }
+  static E decode(const YAML::Node& n) { return enum_from_name<E>(n.as<std::string>()); }
+  static YAML::Node encode(E v) { return YAML::Node(std::string(enum_name(v))); }
 };
 
 }  // namespace btadapter::train::detail

@@ -36,7 +36,7 @@ void check_inputs(const TrainConfig& config) {
   need("instruct.annotations", in.annotations, false);
   need("instruct.features", in.features, true);
   if (!in.tokenizer.empty()) need("instruct.tokenizer", in.tokenizer, false);
-  TORCH_CHECK(config.run.device != "cuda", "run.device: bt_instruct runs on the CPU for now, got 'cuda'");
+  TORCH_CHECK(config.run.device != DeviceChoice::kCuda, "run.device: bt_instruct runs on the CPU for now, got 'cuda'");
   if (problems.empty()) return;
   std::string message = "cannot start instruction tuning: ";
   for (size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];

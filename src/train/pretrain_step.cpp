@@ -61,7 +61,7 @@ PretrainStepOptions pretrain_step_options(const TrainConfig& config, int64_t ite
   loss.mbta_weight = config.loss.mbta_weight;
   loss.logit_scale = 1.0 / config.loss.tau;
   options.loss(loss)
-      .gather(dist::gather_mode_from_string(config.loss.gather))
+      .gather(config.loss.gather)
       .beta1(config.optim.betas[0])
       .beta2(config.optim.betas[1])
       .eps(config.optim.eps)

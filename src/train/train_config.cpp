@@ -27,82 +27,37 @@ struct Field {
   std::function<YAML::Node(const TrainConfig&)> get;
 };
 
-std::string join(const std::vector<std::string>& parts, const std::string& separator) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) out += (i ? separator : "") + parts[i];
-  return out;
-}
-
-// `access` is a generic lambda returning a reference to the member, for const and non-const configs;
-// `choices` restricts a string key to a fixed set of values.
+// `access` is a generic lambda returning a reference to the member, for const and non-const configs.
 template <typename Access>
-void add(std::vector<Field>& fields, std::string key, std::string doc, Access access,
-         std::vector<std::string> choices = {}) {
+void add(std::vector<Field>& fields, std::string key, std::string doc, Access access) {
   using T = std::decay_t<decltype(access(std::declval<TrainConfig&>()))>;
   Field f;
   f.key = std::move(key);
-  f.type = choices.empty() ? Codec<T>::type() : join(choices, " | ");
+  f.type = Codec<T>::type();
   f.doc = std::move(doc);
-  f.set = [access, choices](TrainConfig& c, const YAML::Node& node) {
-    T value = Codec<T>::decode(node);
-    if constexpr (std::is_same_v<T, std::string>) {
-      TORCH_CHECK(choices.empty() || std::count(choices.begin(), choices.end(), value), "not a choice");
-    }
-    access(c) = value;
-  };
+  f.set = [access](TrainConfig& c, const YAML::Node& node) { access(c) = Codec<T>::decode(node); };
   f.get = [access](const TrainConfig& c) { return Codec<T>::encode(access(c)); };
   fields.push_back(std::move(f));
 }
 
 #define BT_KEY(key, member, doc) add(f, key, doc, [](auto& c) -> auto& { return c.member; })
-#define BT_CHOICE(key, member, doc, ...) \
-  add(f, key, doc, [](auto& c) -> auto& { return c.member; }, std::vector<std::string>{__VA_ARGS__})
 
 std::vector<Field> make_fields() {
   std::vector<Field> f;
-  BT_KEY("model.clip", model.clip, "CLIP weights: HF folder, .safetensors/.bin, OpenAI .pt, or a btadapter model file");
+  BT_KEY("model.clip", model.clip, "CLIP weights: HF folder, .safetensors/.bin, OpenAI .pt, or a btadapter model file (its sizes replace model.embed_dim, model.vision.* and model.text.*)");
   BT_KEY("model.random_clip", model.random_clip, "start from a randomly initialised CLIP of the configured sizes instead of model.clip (demos, tests)");
   BT_KEY("model.train_clip", model.train_clip, "train every parameter, CLIP included (e.g. an image-text CLIP stage with adapter depth 0)");
   BT_KEY("model.gradient_checkpointing", model.gradient_checkpointing, "recompute adapter layers during backward to save memory");
-  BT_KEY("model.embed_dim", model.config.embed_dim, "joint embedding size (sizes are read from model.clip when set)");
-  BT_KEY("model.vision.width", model.config.vision.width, "vision hidden size");
-  BT_KEY("model.vision.layers", model.config.vision.layers, "vision transformer blocks");
-  BT_KEY("model.vision.heads", model.config.vision.heads, "vision attention heads");
-  BT_KEY("model.vision.patch_size", model.config.vision.patch_size, "patch side in pixels");
-  BT_KEY("model.vision.image_size", model.config.vision.image_size, "input resolution (frames are resized/cropped to it)");
-  BT_KEY("model.vision.mlp_dim", model.config.vision.mlp_dim, "vision MLP hidden size");
-  BT_KEY("model.vision.layer_norm_eps", model.config.vision.layer_norm_eps, "vision LayerNorm epsilon");
-  BT_KEY("model.text.vocab_size", model.config.text.vocab_size, "token embedding rows");
-  BT_KEY("model.text.width", model.config.text.width, "text hidden size");
-  BT_KEY("model.text.layers", model.config.text.layers, "text transformer blocks");
-  BT_KEY("model.text.heads", model.config.text.heads, "text attention heads");
-  BT_KEY("model.text.context_length", model.config.text.context_length, "text positions the tower was trained with");
-  BT_KEY("model.text.mlp_dim", model.config.text.mlp_dim, "text MLP hidden size");
-  BT_KEY("model.text.layer_norm_eps", model.config.text.layer_norm_eps, "text LayerNorm epsilon");
-  BT_KEY("model.text.pooling", model.config.text.pooling, "text feature position: largest id (CLIP) or first EOS");
-  BT_KEY("model.text.eos_id", model.config.text.eos_id, "EOS id used by first_eos pooling");
-  BT_KEY("model.adapter.depth", model.config.adapter.depth, "branch layers, fed by the last `depth` CLIP layers");
-  BT_KEY("model.adapter.fusion", model.config.adapter.fusion, "branch/CLIP fusion: learned sigmoid gates or plain addition");
-  BT_KEY("model.adapter.out_norm", model.config.adapter.out_norm, "scale inside the output gate's sigmoid");
-  BT_KEY("model.adapter.middle_norm", model.config.adapter.middle_norm, "scale inside the middle gate's sigmoid");
-  BT_KEY("model.adapter.max_frames", model.config.adapter.max_frames, "rows of the temporal embedding");
-  BT_KEY("model.adapter.drop_path", model.config.adapter.drop_path, "drop-path rate of the last branch layer");
-  BT_KEY("model.adapter.mask_layout", model.config.adapter.mask_layout, "tube mask: the paper's tube, or the released code's token order");
-  BT_KEY("model.adapter.mask_ratio", model.config.adapter.mask_ratio, "fraction of spatial positions masked in the branch");
-  BT_CHOICE("model.tokenizer.kind", model.config.tokenizer.kind, "tokenizer", "clip_bpe", "sentencepiece");
-  BT_KEY("model.tokenizer.vocab", model.config.tokenizer.vocab, "vocabulary file ('' = the one beside model.clip)");
-  BT_KEY("model.tokenizer.context_length", model.config.tokenizer.context_length, "ids per caption after padding");
-  BT_KEY("model.tokenizer.truncate", model.config.tokenizer.truncate, "'openai' or 'official:N' (cut to N after tokenizing, may drop EOT)");
-  BT_KEY("model.tokenizer.bos_id", model.config.tokenizer.bos_id, "id before each caption: -1 the vocabulary's own, -2 none");
-  BT_KEY("model.tokenizer.eos_id", model.config.tokenizer.eos_id, "id after each caption: -1 the vocabulary's own, -2 none");
+  for_each_model_field([&](const char* key, auto access, const char* doc) {
+    add(f, std::string("model.") + key, doc, [access](auto& c) -> auto& { return access(c.model.config); });
+  });
 
   BT_KEY("data.format", data.format, "training annotation format");
   BT_KEY("data.annotations", data.annotations, "training annotation file");
   BT_KEY("data.video_root", data.video_root, "folder that video paths are relative to");
   BT_KEY("data.num_frames", data.num_frames, "frames sampled per clip");
-  BT_CHOICE("data.sampling", data.sampling, "which frames: 'uniform' = the official UniformSample (random per segment), "
-            "'start' = the first num_frames frames (an image stage that should see where a motion starts)",
-            "uniform", "start");
+  BT_KEY("data.sampling", data.sampling, "which frames: 'uniform' = the official UniformSample (random per segment), "
+         "'start' = the first num_frames frames (an image stage that should see where a motion starts)");
   BT_KEY("data.crop_min_area", data.crop_min_area, "smallest RandomResizedCrop area fraction (0.08 official; 1 keeps "
          "the whole frame, for data where position matters)");
   BT_KEY("data.batch_size", data.batch_size, "clips per process and step (global batch = this x world size)");
@@ -113,8 +68,8 @@ std::vector<Field> make_fields() {
   BT_KEY("loss.mbca_weight", loss.mbca_weight, "weight of the branch-text contrastive loss (MBCA)");
   BT_KEY("loss.mbta_weight", loss.mbta_weight, "weight of the masked branch-token distillation (MBTA)");
   BT_KEY("loss.tau", loss.tau, "fixed contrastive temperature (logit scale 1/tau)");
-  BT_CHOICE("loss.gather", loss.gather, "cross-rank gradient of gathered features: 'sum' equals single-process training, "
-         "'official' reweights contrastive losses by 1/world_size like the released code", "sum", "official");
+  BT_KEY("loss.gather", loss.gather, "cross-rank gradient of gathered features: 'sum' equals single-process training, "
+         "'official' reweights contrastive losses by 1/world_size like the released code");
 
   BT_KEY("optim.lr", optim.lr, "base (peak) learning rate");
   BT_KEY("optim.betas", optim.betas, "AdamW betas");
@@ -132,8 +87,8 @@ std::vector<Field> make_fields() {
   BT_KEY("schedule.min_lr_factor", schedule.min_lr_factor, "cosine floor relative to the peak");
 
   BT_KEY("run.output_dir", run.output_dir, "checkpoints, resolved config.yaml and train_log.jsonl go here");
-  BT_CHOICE("run.device", run.device, "compute device (cuda = this rank's LOCAL_RANK GPU)", "auto", "cpu", "cuda");
-  BT_CHOICE("run.precision", run.precision, "autocast precision; auto = bf16 on CUDA, fp32 on CPU (bf16 on CPU: fast with AVX-512 BF16)", "auto", "bf16", "fp32");
+  BT_KEY("run.device", run.device, "compute device (cuda = this rank's LOCAL_RANK GPU)");
+  BT_KEY("run.precision", run.precision, "autocast precision; auto = bf16 on CUDA, fp32 on CPU (bf16 on CPU: fast with AVX-512 BF16)");
   BT_KEY("run.seed", run.seed, "base random seed (rank r uses seed + r)");
   BT_KEY("run.log_every", run.log_every, "steps between progress lines and JSONL records");
   BT_KEY("run.text_cache_mb", run.text_cache_mb, "bound of the frozen text-feature cache in MiB, 0 = off");
@@ -141,7 +96,7 @@ std::vector<Field> make_fields() {
   BT_KEY("run.blas_threads", run.blas_threads, "CPU runs: BLAS threads, 0 = automatic (1 with oneDNN GEMMs, else cores / local processes; or OPENBLAS_NUM_THREADS)");
   BT_KEY("run.keep_freed_memory", run.keep_freed_memory, "CPU runs: keep freed memory in the process (no page faults on reuse)");
 
-  BT_CHOICE("dist.backend", dist.backend, "collective transport; auto = nccl on CUDA, gloo on CPU", "auto", "gloo", "nccl");
+  BT_KEY("dist.backend", dist.backend, "collective transport; auto = nccl on CUDA, gloo on CPU");
   BT_KEY("dist.timeout_s", dist.timeout_s, "rendezvous and collective deadline; a stalled rank fails the others after it");
   BT_KEY("dist.bucket_mb", dist.bucket_mb, "gradient all-reduce bucket size in MiB");
   BT_KEY("dist.overlap", dist.overlap, "start bucket all-reduces during backward");
@@ -171,7 +126,6 @@ std::vector<Field> make_fields() {
 }
 
 #undef BT_KEY
-#undef BT_CHOICE
 
 const std::vector<Field>& fields() {
   static const std::vector<Field> registry = make_fields();

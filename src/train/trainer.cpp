@@ -55,28 +55,28 @@ struct Placement {
 Placement resolve_placement(const TrainConfig& config, const dist::DistEnvironment& env) {
   const int local_rank = env.local_rank;
   Placement p;
-  const std::string& device = config.run.device;
-  const bool cuda = device == "cuda" || (device == "auto" && torch::cuda::is_available());
+  const DeviceChoice device = config.run.device;
+  const bool cuda = device == DeviceChoice::kCuda || (device == DeviceChoice::kAuto && torch::cuda::is_available());
   TORCH_CHECK(!cuda || torch::cuda::is_available(), "run.device is 'cuda' but no CUDA device is available");
   if (cuda) {
     TORCH_CHECK(local_rank < static_cast<int>(torch::cuda::device_count()), "run.device cuda: LOCAL_RANK ",
                 local_rank, " has no GPU (", torch::cuda::device_count(), " visible)");
     p.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
   }
-  const std::string& backend = config.dist.backend;
-  p.backend = backend == "auto" ? (cuda ? dist::Backend::kNccl : dist::Backend::kGloo)
-                                : dist::backend_from_string(backend);
+  const BackendChoice backend = config.dist.backend;
+  p.backend = backend == BackendChoice::kNccl || (backend == BackendChoice::kAuto && cuda) ? dist::Backend::kNccl
+                                                                                          : dist::Backend::kGloo;
   // The features and gradients exchanged live on the training device: Gloo moves CPU tensors only here,
   // NCCL CUDA tensors only.
   TORCH_CHECK(!env.distributed() || (p.backend == dist::Backend::kNccl) == cuda, "dist.backend ",
-              dist::to_string(p.backend), " cannot train on run.device ", cuda ? "cuda" : "cpu",
+              enum_name(p.backend), " cannot train on run.device ", cuda ? "cuda" : "cpu",
               ": use nccl with cuda, gloo with cpu (or leave both on auto)");
-  const std::string& precision = config.run.precision;
+  const PrecisionChoice precision = config.run.precision;
   // bf16 on CPU only when asked for: fast with AVX-512 BF16 (oneDNN), slow emulation elsewhere. Its
   // checkpointed recomputation does not reproduce the bf16 forward yet (gradients off by bf16 rounding).
-  TORCH_CHECK(precision != "bf16" || cuda || !config.model.gradient_checkpointing,
+  TORCH_CHECK(precision != PrecisionChoice::kBf16 || cuda || !config.model.gradient_checkpointing,
               "run.precision bf16 on CPU does not work with model.gradient_checkpointing yet: turn one off");
-  if (precision == "bf16" || (cuda && precision == "auto")) p.autocast = torch::kBFloat16;
+  if (precision == PrecisionChoice::kBf16 || (cuda && precision == PrecisionChoice::kAuto)) p.autocast = torch::kBFloat16;
   return p;
 }
 
@@ -227,7 +227,7 @@ void Trainer::State::build_data(std::optional<data::LoaderState> resume) {
   }
   auto clip = data::ClipOptions(d.num_frames, model->config().vision.image_size)
                   .train(true)
-                  .sampling(d.sampling == "start" ? data::FrameSampling::kStart : data::FrameSampling::kUniform);
+                  .sampling(d.sampling);
   clip.transform().crop().min_area(d.crop_min_area);
   dataset = std::make_shared<const data::VideoTextDataset>(std::move(annotations), clip);
   const int64_t world = group->world_size();

@@ -205,7 +205,7 @@ TEST(ApiModel, SentencePieceModelVocabularyLoads) {
   const auto model = Model::load(tiny_clip(), tiny_options().vocab(spm));
   EXPECT_EQ(model->vocab_path(), spm);
   TokenizerConfig config = model->config().tokenizer;
-  config.kind = "sentencepiece";
+  config.kind = TokenizerKind::kSentencePiece;
   config.vocab = spm;
   const std::vector<std::string> texts = {"a dog runs across the beach"};
   EXPECT_TRUE(torch::equal(model->tokenize(texts), make_tokenizer(config)->tokenize(texts)));

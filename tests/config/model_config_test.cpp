@@ -21,7 +21,7 @@ TEST(ModelConfig, JsonRoundTripKeepsEveryField) {
   c.adapter.fusion = FusionMode::kAdd;
   c.adapter.mask_layout = MaskLayout::kOfficial;
   c.adapter.mask_ratio = 0.5;
-  c.tokenizer.kind = "sentencepiece";
+  c.tokenizer.kind = TokenizerKind::kSentencePiece;
   c.tokenizer.truncate = "official:32";
   c.tokenizer.bos_id = -2;
   c.tokenizer.eos_id = 2;

@@ -269,6 +269,6 @@ TEST(LoaderState, JsonRoundTripAndErrors) {
   } catch (const c10::Error& e) {
     EXPECT_NE(std::string(e.what()).find("key 'epoch'"), std::string::npos) << e.what();
   }
-  EXPECT_EQ(bad_video_policy_from_string("skip"), BadVideoPolicy::kSkip);
-  EXPECT_THROW(bad_video_policy_from_string("ignore"), c10::Error);
+  EXPECT_EQ(btadapter::enum_from_name<BadVideoPolicy>("skip"), BadVideoPolicy::kSkip);
+  EXPECT_THROW(btadapter::enum_from_name<BadVideoPolicy>("ignore"), c10::Error);
 }

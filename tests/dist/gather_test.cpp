@@ -21,10 +21,10 @@ torch::Tensor weights_for(int64_t total_rows, int64_t cols) {
 }  // namespace
 
 TEST(GatherWithGrad, ModeNames) {
-  EXPECT_EQ(dist::gather_mode_from_string("sum"), dist::GatherMode::kSum);
-  EXPECT_EQ(dist::gather_mode_from_string("official"), dist::GatherMode::kOfficial);
-  EXPECT_STREQ(dist::to_string(dist::GatherMode::kOfficial), "official");
-  EXPECT_THROW(dist::gather_mode_from_string("mean"), c10::Error);
+  EXPECT_EQ(btadapter::enum_from_name<dist::GatherMode>("sum"), dist::GatherMode::kSum);
+  EXPECT_EQ(btadapter::enum_from_name<dist::GatherMode>("official"), dist::GatherMode::kOfficial);
+  EXPECT_STREQ(btadapter::enum_name(dist::GatherMode::kOfficial), "official");
+  EXPECT_THROW(btadapter::enum_from_name<dist::GatherMode>("mean"), c10::Error);
 }
 
 TEST(GatherWithGrad, WorldOfOneIsTheIdentity) {

@@ -109,7 +109,7 @@ TEST(QaDatasets, ErrorsNameFileRowAndField) {
   expect_error([&] { read_qa_dataset(QaFormat::kMsvdQa, no_id); }, "expected field \"question_id\" or \"id\", got none");
   const std::string no_q2 = write_qa_file(dir, "c.json", R"([{"video_name": "v", "Q1": "a", "A": "c"}])");
   expect_error([&] { read_qa_dataset(QaFormat::kBenchmarkConsistency, no_q2); }, "c.json row 0: expected field \"Q2\"");
-  expect_error([] { parse_qa_format("nextqa"); }, "got \"nextqa\"");
-  EXPECT_EQ(parse_qa_format("benchmark-consistency"), QaFormat::kBenchmarkConsistency);
-  EXPECT_EQ(qa_format_name(parse_qa_format("activitynet-qa")), "activitynet-qa");
+  expect_error([] { btadapter::enum_from_name<QaFormat>("nextqa"); }, "got 'nextqa'");
+  EXPECT_EQ(btadapter::enum_from_name<QaFormat>("benchmark-consistency"), QaFormat::kBenchmarkConsistency);
+  EXPECT_STREQ(btadapter::enum_name(btadapter::enum_from_name<QaFormat>("activitynet-qa")), "activitynet-qa");
 }

@@ -192,7 +192,7 @@ TEST(RetrievalMetrics, MatchesBruteForceWithPlantedTies) {
     for (auto ties : {TieMode::kPessimistic, TieMode::kOptimistic}) {
       for (auto [texts, videos, levels] :
            std::vector<std::tuple<int64_t, int64_t, int64_t>>{{40, 40, 3}, {57, 23, 5}, {64, 64, 50}, {31, 1, 2}}) {
-        SCOPED_TRACE(::testing::Message() << "dtype " << dtype << " ties " << to_string(ties) << " " << texts
+        SCOPED_TRACE(::testing::Message() << "dtype " << dtype << " ties " << btadapter::enum_name(ties) << " " << texts
                                           << "x" << videos << " levels " << levels);
         auto sim = tied_matrix(texts, videos, levels, dtype, ++seed);
         auto gt = texts == videos ? diagonal_ground_truth(texts) : random_ground_truth(texts, videos, ++seed);
@@ -299,8 +299,8 @@ TEST(RetrievalMetrics, SummaryFollowsNumpy) {
   EXPECT_NE(error_of([&] { s.recall_at(5); }).find("expected R@5 to have been computed"), std::string::npos);
   EXPECT_NE(error_of([] { summarize_ranks(torch::tensor({0}, torch::kLong)); }).find("expected ranks >= 1, got 0"),
             std::string::npos);
-  EXPECT_EQ(tie_mode_from_string("optimistic"), TieMode::kOptimistic);
-  EXPECT_NE(error_of([] { tie_mode_from_string("fair"); }).find("got 'fair'"), std::string::npos);
+  EXPECT_EQ(btadapter::enum_from_name<TieMode>("optimistic"), TieMode::kOptimistic);
+  EXPECT_NE(error_of([] { btadapter::enum_from_name<TieMode>("fair"); }).find("got 'fair'"), std::string::npos);
 }
 
 TEST(RetrievalMetrics, SameOnGpu_CUDA) {

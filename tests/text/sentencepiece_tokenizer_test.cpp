@@ -122,7 +122,7 @@ TEST(SentencePiece, MakeTokenizerBuildsIt) {
   const std::string model = (dir / "m.model").string();
   train_sentencepiece(SentencePieceTrainOptions(write_captions(dir, 300), model, 250));
   TokenizerConfig config;
-  config.kind = "sentencepiece";
+  config.kind = TokenizerKind::kSentencePiece;
   config.vocab = model;
   config.context_length = 16;
   auto tokenizer = make_tokenizer(config);

@@ -52,9 +52,6 @@ TEST(MakeTokenizer, RejectsBadConfigs) {
   TokenizerConfig config;
   expect_error([&] { make_tokenizer(config); }, "expected 'vocab'");
   config.vocab = btadapter::testing::clip_vocab();
-  config.kind = "wordpiece";
-  expect_error([&] { make_tokenizer(config); }, "expected kind 'clip_bpe' or 'sentencepiece', got 'wordpiece'");
-  config.kind = "clip_bpe";
   config.truncate = "official:78";
   expect_error([&] { make_tokenizer(config); }, "expected 'official:N' with 1 <= N <= context_length (77)");
   config.truncate = "openai";

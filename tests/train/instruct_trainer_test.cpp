@@ -43,7 +43,7 @@ train::TrainConfig tiny_instruct_config(const TempDir& dir, const std::string& o
   c.schedule.cosine_epochs = 1.5;
   c.schedule.cosine_end_epoch = 2.0;
   c.run.output_dir = (dir / output).string();
-  c.run.device = "cpu";
+  c.run.device = train::DeviceChoice::kCpu;
   c.run.log_every = 1;
   c.checkpoint.every_steps = 1;
   train::validate(c);

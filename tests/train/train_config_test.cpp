@@ -65,7 +65,7 @@ TEST(TrainConfig, TinyConfigLoads) {
   auto c = load_train_config(config_path("tiny.yaml"));
   EXPECT_EQ(c.model.config.vision.width, 32);
   EXPECT_EQ(c.model.config.adapter.depth, 2);
-  EXPECT_EQ(c.run.device, "cpu");
+  EXPECT_EQ(c.run.device, DeviceChoice::kCpu);
   EXPECT_DOUBLE_EQ(c.optim.weight_decay, 0.05);  // unlisted keys keep the recipe defaults
 }
 
@@ -80,7 +80,7 @@ TEST(TrainConfig, ResolvedYamlRoundTripsEveryKey) {
   EXPECT_EQ(back.optim.lr_mult.size(), 2u);
   EXPECT_DOUBLE_EQ(back.optim.lr_mult[1].decay_mult, 0.0);
   EXPECT_DOUBLE_EQ(back.optim.lr, 1e-3);
-  EXPECT_EQ(back.loss.gather, "official");
+  EXPECT_EQ(back.loss.gather, dist::GatherMode::kOfficial);
   EXPECT_EQ(back.run.seed, -7);
   EXPECT_CONTAINS(yaml, "lr: 0.001\n");
   EXPECT_CONTAINS(yaml, "betas: [0.8, 0.9]");

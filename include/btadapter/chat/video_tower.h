@@ -41,6 +41,7 @@
 ///
 /// Thread safety: forward calls do not mutate the module.
 
+#include "btadapter/config/enum_names.h"
 #include "btadapter/io/safetensors.h"
 #include "btadapter/model/adapter_layers.h"
 
@@ -58,10 +59,6 @@ enum class FrameRule {
   kOfficial,   ///< t = T//2 always (bt:151), the released model's regime
   kAllFrames,  ///< t = T' (temporal attention over all branch frames), the paper's intent
 };
-
-const char* to_string(FrameRule rule);
-/// "official" | "all_frames"; throws on anything else.
-FrameRule parse_frame_rule(const std::string& name);
 
 /// Options of VideoTower; defaults are CLIP ViT-L/14 at 224 px (the released model).
 struct VideoTowerOptions {
@@ -165,3 +162,15 @@ TORCH_MODULE(VideoTower);
 constexpr int64_t kChatAdapterLayers = 3;
 
 }  // namespace btadapter::chat
+
+namespace btadapter {
+
+template <>
+struct EnumNames<chat::FrameRule> {
+  static constexpr const char* kWhat = "frame rule";
+  static constexpr std::array<std::pair<chat::FrameRule, const char*>, 2> kNames{{
+      {chat::FrameRule::kOfficial, "official"},
+      {chat::FrameRule::kAllFrames, "all_frames"}}};
+};
+
+}  // namespace btadapter

@@ -5,6 +5,7 @@
 ///
 /// Sizes can be given by hand or inferred from weights (see btadapter/io/config_inference.h).
 
+#include "btadapter/config/enum_names.h"
 #include <cstdint>
 #include <string>
 
@@ -67,9 +68,15 @@ struct AdapterConfig {
   double mask_ratio = 0.7;          ///< fraction of spatial positions dropped in training; default 0.7
 };
 
+/// Which tokenizer family reads the vocabulary.
+enum class TokenizerKind {
+  kClipBpe,        ///< CLIP byte-level BPE (OpenAI .txt.gz, HF vocab.json); a `.model` vocab is SentencePiece
+  kSentencePiece,  ///< a SentencePiece .model file
+};
+
 /// Which tokenizer turns captions into ids.
 struct TokenizerConfig {
-  std::string kind = "clip_bpe";  ///< "clip_bpe" or "sentencepiece"; default clip_bpe
+  TokenizerKind kind = TokenizerKind::kClipBpe;  ///< default clip_bpe
   std::string vocab;              ///< vocabulary file (bpe .txt.gz, vocab.json, or .model); default none
   int64_t context_length = 77;    ///< ids per caption after padding; default 77
   /// Truncation: "openai" (cut to 77 with EOT forced last) or "official:N" (then slice to N, may drop
@@ -91,6 +98,49 @@ struct ModelConfig {
   TokenizerConfig tokenizer;
 };
 
+/// The one list of ModelConfig's fields: calls `visit(key, access, doc)` for each, in the order they
+/// are written, where `key` is the dotted path ("vision.width", also the JSON nesting and the training
+/// config's `model.` key), `access` a stateless `[](auto& config) -> auto& { return config.member; }`
+/// (for const and non-const configs) and `doc` the user-facing meaning. The JSON codec below and the
+/// training config's registry (train/train_config.cpp) are both driven by it, so a field added here
+/// reaches both; tests/config/model_config_fields_test.cpp fails if a struct member is left out.
+template <typename Visit>
+void for_each_model_field(Visit&& visit) {
+#define BT_FIELD(member, doc) visit(#member, [](auto& c) -> auto& { return c.member; }, doc)
+  BT_FIELD(embed_dim, "joint embedding size");
+  BT_FIELD(vision.width, "vision hidden size");
+  BT_FIELD(vision.layers, "vision transformer blocks");
+  BT_FIELD(vision.heads, "vision attention heads");
+  BT_FIELD(vision.patch_size, "patch side in pixels");
+  BT_FIELD(vision.image_size, "input resolution (frames are resized/cropped to it)");
+  BT_FIELD(vision.mlp_dim, "vision MLP hidden size");
+  BT_FIELD(vision.layer_norm_eps, "vision LayerNorm epsilon");
+  BT_FIELD(text.vocab_size, "token embedding rows");
+  BT_FIELD(text.width, "text hidden size");
+  BT_FIELD(text.layers, "text transformer blocks");
+  BT_FIELD(text.heads, "text attention heads");
+  BT_FIELD(text.context_length, "text positions the tower was trained with");
+  BT_FIELD(text.mlp_dim, "text MLP hidden size");
+  BT_FIELD(text.layer_norm_eps, "text LayerNorm epsilon");
+  BT_FIELD(text.pooling, "text feature position: largest id (CLIP) or first EOS");
+  BT_FIELD(text.eos_id, "EOS id used by first_eos pooling");
+  BT_FIELD(adapter.depth, "branch layers, fed by the last `depth` CLIP layers");
+  BT_FIELD(adapter.fusion, "branch/CLIP fusion: learned sigmoid gates or plain addition");
+  BT_FIELD(adapter.out_norm, "scale inside the output gate's sigmoid");
+  BT_FIELD(adapter.middle_norm, "scale inside the middle gate's sigmoid");
+  BT_FIELD(adapter.max_frames, "rows of the temporal embedding");
+  BT_FIELD(adapter.drop_path, "drop-path rate of the last branch layer");
+  BT_FIELD(adapter.mask_layout, "tube mask: the paper's tube, or the released code's token order");
+  BT_FIELD(adapter.mask_ratio, "fraction of spatial positions masked in the branch");
+  BT_FIELD(tokenizer.kind, "tokenizer family (a .model vocabulary is always SentencePiece)");
+  BT_FIELD(tokenizer.vocab, "vocabulary file ('' = the one beside the CLIP weights)");
+  BT_FIELD(tokenizer.context_length, "ids per caption after padding");
+  BT_FIELD(tokenizer.truncate, "'openai' or 'official:N' (cut to N after tokenizing, may drop EOT)");
+  BT_FIELD(tokenizer.bos_id, "id before each caption: -1 the vocabulary's own, -2 none");
+  BT_FIELD(tokenizer.eos_id, "id after each caption: -1 the vocabulary's own, -2 none");
+#undef BT_FIELD
+}
+
 /// Serialises a config to JSON text (every field, stable key names).
 std::string model_config_to_json(const ModelConfig& config);
 
@@ -102,11 +152,36 @@ ModelConfig model_config_from_json(const std::string& json_text);
 /// 1 <= depth <= vision layers, 0 <= mask_ratio < 1); throws c10::Error naming the bad field.
 void validate(const ModelConfig& config);
 
-const char* to_string(FusionMode mode);
-const char* to_string(MaskLayout layout);
-const char* to_string(TextPooling pooling);
-FusionMode fusion_mode_from_string(const std::string& name);
-MaskLayout mask_layout_from_string(const std::string& name);
-TextPooling text_pooling_from_string(const std::string& name);
+template <>
+struct EnumNames<FusionMode> {
+  static constexpr const char* kWhat = "fusion";
+  static constexpr std::array<std::pair<FusionMode, const char*>, 2> kNames{{
+      {FusionMode::kLearned, "learned"},
+      {FusionMode::kAdd, "add"}}};
+};
+
+template <>
+struct EnumNames<MaskLayout> {
+  static constexpr const char* kWhat = "mask layout";
+  static constexpr std::array<std::pair<MaskLayout, const char*>, 2> kNames{{
+      {MaskLayout::kTube, "tube"},
+      {MaskLayout::kOfficial, "official"}}};
+};
+
+template <>
+struct EnumNames<TextPooling> {
+  static constexpr const char* kWhat = "text pooling";
+  static constexpr std::array<std::pair<TextPooling, const char*>, 2> kNames{{
+      {TextPooling::kArgmaxId, "argmax_id"},
+      {TextPooling::kFirstEos, "first_eos"}}};
+};
+
+template <>
+struct EnumNames<TokenizerKind> {
+  static constexpr const char* kWhat = "tokenizer kind";
+  static constexpr std::array<std::pair<TokenizerKind, const char*>, 2> kNames{{
+      {TokenizerKind::kClipBpe, "clip_bpe"},
+      {TokenizerKind::kSentencePiece, "sentencepiece"}}};
+};
 
 }  // namespace btadapter

@@ -13,6 +13,7 @@
 ///
 /// Thread safety: pure functions.
 
+#include "btadapter/config/enum_names.h"
 #include "btadapter/data/random.h"
 
 #include <cstdint>
@@ -40,3 +41,15 @@ std::vector<int64_t> uniform_sample_train(int64_t num_frames, int64_t clip_len, 
 std::vector<std::pair<int64_t, int64_t>> uniform_sample_train_bounds(int64_t num_frames, int64_t clip_len);
 
 }  // namespace btadapter::data
+
+namespace btadapter {
+
+template <>
+struct EnumNames<data::FrameSampling> {
+  static constexpr const char* kWhat = "frame sampling";
+  static constexpr std::array<std::pair<data::FrameSampling, const char*>, 2> kNames{{
+      {data::FrameSampling::kUniform, "uniform"},
+      {data::FrameSampling::kStart, "start"}}};
+};
+
+}  // namespace btadapter

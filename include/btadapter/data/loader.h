@@ -29,6 +29,7 @@
 ///
 /// Thread safety: a loader is used from one thread (the trainer's); its workers are internal.
 
+#include "btadapter/config/enum_names.h"
 #include "btadapter/data/dataset.h"
 
 #include <torch/arg.h>
@@ -48,8 +49,6 @@ enum class BadVideoPolicy {
   kError,    ///< throw (evaluation default)
   kSkip,     ///< leave out and report (evaluation, opt-in)
 };
-const char* to_string(BadVideoPolicy policy);
-BadVideoPolicy bad_video_policy_from_string(const std::string& name);  ///< "replace", "error", "skip"
 
 /// Where the loader stands; store it in checkpoints to resume mid-epoch.
 struct LoaderState {
@@ -155,3 +154,16 @@ class VideoTextLoader {
 };
 
 }  // namespace btadapter::data
+
+namespace btadapter {
+
+template <>
+struct EnumNames<data::BadVideoPolicy> {
+  static constexpr const char* kWhat = "bad-video policy";
+  static constexpr std::array<std::pair<data::BadVideoPolicy, const char*>, 3> kNames{{
+      {data::BadVideoPolicy::kReplace, "replace"},
+      {data::BadVideoPolicy::kError, "error"},
+      {data::BadVideoPolicy::kSkip, "skip"}}};
+};
+
+}  // namespace btadapter

@@ -29,6 +29,7 @@
 /// Thread safety: one VideoReader per thread; different readers run in parallel freely. Each reader
 /// lets FFmpeg pick its decoder thread count (OpenCV 4.6 offers no per-capture setting).
 
+#include "btadapter/config/enum_names.h"
 #include <torch/arg.h>
 #include <torch/types.h>
 
@@ -45,7 +46,6 @@ enum class VideoErrorKind {
   kMissing,  ///< the path does not exist
   kCorrupt,  ///< exists but nothing usable can be decoded
 };
-const char* to_string(VideoErrorKind kind);
 
 /// A video that cannot be used. what() reads "<kind> video '<path>': <reason>".
 class VideoError : public std::runtime_error {
@@ -112,3 +112,15 @@ class VideoReader {
 bool is_image_file(const std::string& path);
 
 }  // namespace btadapter::data
+
+namespace btadapter {
+
+template <>
+struct EnumNames<data::VideoErrorKind> {
+  static constexpr const char* kWhat = "video error kind";
+  static constexpr std::array<std::pair<data::VideoErrorKind, const char*>, 2> kNames{{
+      {data::VideoErrorKind::kMissing, "missing"},
+      {data::VideoErrorKind::kCorrupt, "corrupt"}}};
+};
+
+}  // namespace btadapter

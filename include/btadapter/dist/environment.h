@@ -16,6 +16,7 @@
 ///
 /// Thread safety: pure functions; environment_from_env() reads the process environment (getenv).
 
+#include "btadapter/config/enum_names.h"
 #include <functional>
 #include <optional>
 #include <string>
@@ -24,8 +25,6 @@ namespace btadapter::dist {
 
 /// Which launcher set the variables.
 enum class LaunchSource { kSingle, kTorchrun, kSlurm };
-
-const char* to_string(LaunchSource source);
 
 /// One process's place in the job.
 struct DistEnvironment {
@@ -56,3 +55,16 @@ DistEnvironment environment_from_env(const EnvLookup& lookup);
 std::string first_slurm_host(const std::string& nodelist);
 
 }  // namespace btadapter::dist
+
+namespace btadapter {
+
+template <>
+struct EnumNames<dist::LaunchSource> {
+  static constexpr const char* kWhat = "launcher";
+  static constexpr std::array<std::pair<dist::LaunchSource, const char*>, 3> kNames{{
+      {dist::LaunchSource::kSingle, "single"},
+      {dist::LaunchSource::kTorchrun, "torchrun"},
+      {dist::LaunchSource::kSlurm, "slurm"}}};
+};
+
+}  // namespace btadapter

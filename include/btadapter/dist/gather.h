@@ -22,6 +22,7 @@
 /// Thread safety: the collectives follow ProcessGroup's rule (one issuing thread per group; backward on
 /// that thread or the autograd engine's). The group must outlive the backward pass.
 
+#include "btadapter/config/enum_names.h"
 #include <torch/types.h>
 
 #include <string>
@@ -36,10 +37,6 @@ enum class GatherMode {
   kOfficial,  ///< own slice of own gradient (the official GatherLayer)
 };
 
-const char* to_string(GatherMode mode);
-/// "sum" or "official"; anything else raises naming the accepted values.
-GatherMode gather_mode_from_string(const std::string& name);
-
 /// Every rank's tensor, indexed by rank, on every rank; the sizes along dim 0 may differ (the other
 /// dims and the dtype must not). Not differentiable. A world of one returns {local}.
 std::vector<torch::Tensor> all_gather_varying(const torch::Tensor& local, ProcessGroup& group);
@@ -49,3 +46,15 @@ torch::Tensor gather_with_grad(const torch::Tensor& local, ProcessGroup& group,
                                GatherMode mode = GatherMode::kSum);
 
 }  // namespace btadapter::dist
+
+namespace btadapter {
+
+template <>
+struct EnumNames<dist::GatherMode> {
+  static constexpr const char* kWhat = "gather mode";
+  static constexpr std::array<std::pair<dist::GatherMode, const char*>, 2> kNames{{
+      {dist::GatherMode::kSum, "sum"},
+      {dist::GatherMode::kOfficial, "official"}}};
+};
+
+}  // namespace btadapter

@@ -23,6 +23,7 @@
 /// Thread safety: one thread issues the collectives of a group (as with c10d); PendingCollective::wait()
 /// may run on another thread. Separate groups are independent (tests run one group per thread).
 
+#include "btadapter/config/enum_names.h"
 #include <torch/arg.h>
 #include <torch/types.h>
 
@@ -40,9 +41,6 @@ enum class Backend {
   kNccl,  ///< CUDA tensors (CUDA builds only)
 };
 
-const char* to_string(Backend backend);
-/// "gloo" or "nccl"; anything else raises naming the accepted values.
-Backend backend_from_string(const std::string& name);
 /// Whether this build can create groups with `backend`.
 bool backend_available(Backend backend);
 
@@ -116,3 +114,15 @@ std::shared_ptr<ProcessGroup> init_process_group_with_file(const std::string& pa
 void broadcast_tensors(ProcessGroup& group, const std::vector<torch::Tensor>& tensors, int root = 0);
 
 }  // namespace btadapter::dist
+
+namespace btadapter {
+
+template <>
+struct EnumNames<dist::Backend> {
+  static constexpr const char* kWhat = "distributed backend";
+  static constexpr std::array<std::pair<dist::Backend, const char*>, 2> kNames{{
+      {dist::Backend::kGloo, "gloo"},
+      {dist::Backend::kNccl, "nccl"}}};
+};
+
+}  // namespace btadapter

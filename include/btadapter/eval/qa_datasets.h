@@ -21,6 +21,7 @@
 ///
 /// Thread safety: free functions without shared state.
 
+#include "btadapter/config/enum_names.h"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,11 +30,6 @@
 namespace btadapter::eval {
 
 enum class QaFormat { kMsvdQa, kMsrvttQa, kActivityNetQa, kBenchmarkGeneric, kBenchmarkTemporal, kBenchmarkConsistency };
-
-/// "msvd-qa", "msrvtt-qa", "activitynet-qa", "benchmark-generic", "benchmark-temporal",
-/// "benchmark-consistency"; parse throws c10::Error listing them.
-QaFormat parse_qa_format(const std::string& name);
-std::string qa_format_name(QaFormat format);
 
 /// One evaluation question (two for kBenchmarkConsistency).
 struct QaItem {
@@ -61,3 +57,19 @@ std::vector<QaItem> read_qa_dataset(QaFormat format, const std::string& question
 std::optional<std::string> find_qa_video(const QaItem& item, const std::string& video_dir);
 
 }  // namespace btadapter::eval
+
+namespace btadapter {
+
+template <>
+struct EnumNames<eval::QaFormat> {
+  static constexpr const char* kWhat = "QA format";
+  static constexpr std::array<std::pair<eval::QaFormat, const char*>, 6> kNames{{
+      {eval::QaFormat::kMsvdQa, "msvd-qa"},
+      {eval::QaFormat::kMsrvttQa, "msrvtt-qa"},
+      {eval::QaFormat::kActivityNetQa, "activitynet-qa"},
+      {eval::QaFormat::kBenchmarkGeneric, "benchmark-generic"},
+      {eval::QaFormat::kBenchmarkTemporal, "benchmark-temporal"},
+      {eval::QaFormat::kBenchmarkConsistency, "benchmark-consistency"}}};
+};
+
+}  // namespace btadapter

@@ -14,6 +14,7 @@
 ///
 /// Thread safety: free function with no shared state.
 
+#include "btadapter/config/enum_names.h"
 #include <torch/types.h>
 
 #include <cstdint>
@@ -40,8 +41,6 @@ struct PickleValue {
   int depth = 1;                          ///< containers: 1 + the deepest item seen when it was added
 };
 
-const char* to_string(PickleValue::Kind kind);
-
 /// What the pickle cannot say by itself; each hook returns the new value or throws c10::Error.
 struct PickleHooks {
   std::function<PickleValue(const std::string& module, const std::string& name)> find_class;
@@ -58,3 +57,25 @@ struct Unpickled {
 Unpickled unpickle(std::string_view bytes, const PickleHooks& hooks, const std::string& where);
 
 }  // namespace btadapter::io
+
+namespace btadapter {
+
+template <>
+struct EnumNames<io::PickleValue::Kind> {
+  static constexpr const char* kWhat = "pickle value kind";
+  static constexpr std::array<std::pair<io::PickleValue::Kind, const char*>, 12> kNames{{
+      {io::PickleValue::Kind::kNone, "None"},
+      {io::PickleValue::Kind::kBool, "bool"},
+      {io::PickleValue::Kind::kInt, "int"},
+      {io::PickleValue::Kind::kFloat, "float"},
+      {io::PickleValue::Kind::kString, "str"},
+      {io::PickleValue::Kind::kBytes, "bytes"},
+      {io::PickleValue::Kind::kList, "list"},
+      {io::PickleValue::Kind::kTuple, "tuple"},
+      {io::PickleValue::Kind::kDict, "dict"},
+      {io::PickleValue::Kind::kGlobal, "global"},
+      {io::PickleValue::Kind::kStorage, "storage"},
+      {io::PickleValue::Kind::kTensor, "tensor"}}};
+};
+
+}  // namespace btadapter

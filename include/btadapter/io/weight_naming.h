@@ -22,6 +22,7 @@
 ///
 /// Thread safety: pure functions.
 
+#include "btadapter/config/enum_names.h"
 #include "btadapter/io/safetensors.h"
 
 #include <optional>
@@ -36,8 +37,6 @@ enum class WeightNaming {
   kOpenAI,       ///< OpenAI CLIP (TorchScript `.pt` state) and open_clip's standard CLIP
   kAdapter,      ///< the official adapter keys without the `backbone.` prefix, plus `extra_proj.*`
 };
-
-const char* to_string(WeightNaming naming);
 
 /// The naming of one key (after `module.`/`timesFPN` normalisation), or nullopt when the key is not
 /// recognised or is a dropped non-weight entry.
@@ -74,3 +73,17 @@ TensorMap canonical_to_openai(const TensorMap& canonical, TensorMap* adapter = n
                               double logit_scale = 4.605170185988092);
 
 }  // namespace btadapter::io
+
+namespace btadapter {
+
+template <>
+struct EnumNames<io::WeightNaming> {
+  static constexpr const char* kWhat = "weight naming";
+  static constexpr std::array<std::pair<io::WeightNaming, const char*>, 4> kNames{{
+      {io::WeightNaming::kOfficial, "official"},
+      {io::WeightNaming::kHuggingFace, "huggingface"},
+      {io::WeightNaming::kOpenAI, "openai"},
+      {io::WeightNaming::kAdapter, "adapter"}}};
+};
+
+}  // namespace btadapter

@@ -23,6 +23,7 @@
 ///
 /// Thread safety: free functions with no shared state.
 
+#include "btadapter/config/enum_names.h"
 #include "btadapter/io/safetensors.h"
 
 #include <string>
@@ -30,8 +31,6 @@
 namespace btadapter::io {
 
 enum class WeightsFormat { kSafetensors, kTorchScript, kTorchSave };
-
-const char* to_string(WeightsFormat format);
 
 /// Tensors (CPU) and string metadata read from one checkpoint file.
 struct WeightsFile {
@@ -52,3 +51,16 @@ WeightsFile read_weights_file(const std::string& path, TensorReading reading = T
 TensorMap read_canonical_weights(const std::string& path);
 
 }  // namespace btadapter::io
+
+namespace btadapter {
+
+template <>
+struct EnumNames<io::WeightsFormat> {
+  static constexpr const char* kWhat = "weights format";
+  static constexpr std::array<std::pair<io::WeightsFormat, const char*>, 3> kNames{{
+      {io::WeightsFormat::kSafetensors, "safetensors"},
+      {io::WeightsFormat::kTorchScript, "torchscript"},
+      {io::WeightsFormat::kTorchSave, "torch.save"}}};
+};
+
+}  // namespace btadapter

@@ -15,6 +15,7 @@
 ///
 /// Thread safety: free functions without shared state.
 
+#include "btadapter/config/enum_names.h"
 #include <torch/types.h>
 
 #include <cstdint>
@@ -29,11 +30,6 @@ enum class TieMode {
   kPessimistic,  ///< tied wrong candidates rank before the correct one (default)
   kOptimistic,   ///< tied wrong candidates rank after the correct one
 };
-
-/// "pessimistic" / "optimistic".
-std::string to_string(TieMode mode);
-/// Parses "pessimistic" / "optimistic"; throws naming the accepted values otherwise.
-TieMode tie_mode_from_string(const std::string& name);
 
 /// Rank of each row's target column.
 /// scores: [Q, C] float32 or float64, finite (a NaN or inf throws naming its row and column).
@@ -66,3 +62,15 @@ std::vector<int64_t> default_recall_ks();
 RankSummary summarize_ranks(const torch::Tensor& ranks, const std::vector<int64_t>& ks = default_recall_ks());
 
 }  // namespace btadapter::eval
+
+namespace btadapter {
+
+template <>
+struct EnumNames<eval::TieMode> {
+  static constexpr const char* kWhat = "tie mode";
+  static constexpr std::array<std::pair<eval::TieMode, const char*>, 2> kNames{{
+      {eval::TieMode::kPessimistic, "pessimistic"},
+      {eval::TieMode::kOptimistic, "optimistic"}}};
+};
+
+}  // namespace btadapter

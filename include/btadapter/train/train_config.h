@@ -21,10 +21,34 @@
 #include <string>
 #include <vector>
 
+#include "btadapter/config/enum_names.h"
 #include "btadapter/config/model_config.h"
+#include "btadapter/data/frame_sampling.h"
+#include "btadapter/dist/gather.h"
 #include "btadapter/train/optimizer.h"
 
 namespace btadapter::train {
+
+/// run.device: where a rank trains.
+enum class DeviceChoice {
+  kAuto,  ///< CUDA when available, else CPU
+  kCpu,
+  kCuda,  ///< the rank's LOCAL_RANK GPU
+};
+
+/// run.precision: the autocast dtype.
+enum class PrecisionChoice {
+  kAuto,  ///< bf16 on CUDA, fp32 on CPU
+  kBf16,
+  kFp32,
+};
+
+/// dist.backend: the c10d transport.
+enum class BackendChoice {
+  kAuto,  ///< nccl on CUDA, gloo on CPU
+  kGloo,
+  kNccl,
+};
 
 /// Model to build and how to run it.
 struct ModelSection {
@@ -41,7 +65,7 @@ struct DataSection {
   std::string annotations;        ///< annotation file; required for training
   std::string video_root;         ///< folder the video paths are relative to
   int64_t num_frames = 8;         ///< frames per clip; default 8
-  std::string sampling = "uniform";  ///< "uniform" (official UniformSample) or "start" (first frames); default uniform
+  data::FrameSampling sampling = data::FrameSampling::kUniform;  ///< default uniform (official UniformSample)
   double crop_min_area = 0.08;       ///< smallest RandomResizedCrop area fraction; default 0.08 (official)
   int64_t batch_size = 52;        ///< clips per process and step; default 52
   int64_t num_workers = 16;       ///< decoding threads per process; default 16
@@ -54,7 +78,7 @@ struct LossSection {
   double mbca_weight = 0.1;   ///< branch-text contrastive (MBCA); default 0.1
   double mbta_weight = 0.1;   ///< masked branch-token distillation (MBTA); default 0.1
   double tau = 0.01;          ///< fixed temperature (logit scale 1/tau); default 0.01
-  std::string gather = "sum"; ///< "sum" or "official" (see dist/gather.h); default sum
+  dist::GatherMode gather = dist::GatherMode::kSum;  ///< see dist/gather.h; default sum
 };
 
 struct OptimSection {
@@ -79,8 +103,8 @@ struct ScheduleSection {
 /// Process-level run settings.
 struct RunSection {
   std::string output_dir = "runs/webvid";  ///< checkpoints, resolved config, logs; default runs/webvid
-  std::string device = "auto";             ///< "auto", "cpu" or "cuda" (rank's local GPU); default auto
-  std::string precision = "auto";          ///< "auto" (bf16 on CUDA, fp32 on CPU), "bf16", "fp32"
+  DeviceChoice device = DeviceChoice::kAuto;           ///< default auto
+  PrecisionChoice precision = PrecisionChoice::kAuto;  ///< default auto
   int64_t seed = 42;                       ///< base seed (each rank adds its rank); default 42
   int64_t log_every = 10;                  ///< steps between progress lines / JSONL records; default 10
   int64_t text_cache_mb = 0;               ///< frozen text-feature cache bound in MiB, 0 = off; default 0
@@ -90,7 +114,7 @@ struct RunSection {
 };
 
 struct DistSection {
-  std::string backend = "auto";  ///< "auto" (nccl on CUDA, gloo on CPU), "gloo" or "nccl"
+  BackendChoice backend = BackendChoice::kAuto;  ///< default auto
   double timeout_s = 1800;       ///< collective / rendezvous deadline in seconds; default 1800
   double bucket_mb = 25;         ///< gradient all-reduce bucket size in MiB; default 25
   bool overlap = true;           ///< start bucket reductions during backward; default true
@@ -173,3 +197,34 @@ std::string train_config_to_yaml(const TrainConfig& config);
 void write_train_config(const std::string& path, const TrainConfig& config);
 
 }  // namespace btadapter::train
+
+namespace btadapter {
+
+template <>
+struct EnumNames<train::DeviceChoice> {
+  static constexpr const char* kWhat = "device";
+  static constexpr std::array<std::pair<train::DeviceChoice, const char*>, 3> kNames{{
+      {train::DeviceChoice::kAuto, "auto"},
+      {train::DeviceChoice::kCpu, "cpu"},
+      {train::DeviceChoice::kCuda, "cuda"}}};
+};
+
+template <>
+struct EnumNames<train::PrecisionChoice> {
+  static constexpr const char* kWhat = "precision";
+  static constexpr std::array<std::pair<train::PrecisionChoice, const char*>, 3> kNames{{
+      {train::PrecisionChoice::kAuto, "auto"},
+      {train::PrecisionChoice::kBf16, "bf16"},
+      {train::PrecisionChoice::kFp32, "fp32"}}};
+};
+
+template <>
+struct EnumNames<train::BackendChoice> {
+  static constexpr const char* kWhat = "distributed backend";
+  static constexpr std::array<std::pair<train::BackendChoice, const char*>, 3> kNames{{
+      {train::BackendChoice::kAuto, "auto"},
+      {train::BackendChoice::kGloo, "gloo"},
+      {train::BackendChoice::kNccl, "nccl"}}};
+};
+
+}  // namespace btadapter
