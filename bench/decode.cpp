@@ -1,8 +1,11 @@
 // Decode benchmark: clips per second per core for 8 frames at 224 from 360p H.264 clips of 10 s,
 // per decoding strategy (grab forward / always seek / the default rule), and loader throughput with 1
 // and 2 worker threads. Clips are generated with ffmpeg (testsrc2 plus temporal noise, so the bitrate
-// resembles real footage). Prints one JSON object.
+// resembles real footage). Prints one JSON object. Its "parsers" entry (alone with --parsers-only, no
+// ffmpeg needed) times the annotation side of a 300k-video dataset: an MSR-VTT-style JSON of 40k and
+// 300k keys, and bt_check_videos' pass over 300k missing videos.
 #include "btadapter/data/loader.h"
+#include "btadapter/data/video_check.h"
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
@@ -88,6 +91,30 @@ nlohmann::ordered_json loader_run(const std::vector<std::string>& clips, int64_t
           {"rss_mb_after_each_epoch", rss}};
 }
 
+// read_annotations on an MSR-VTT-style JSON of `keys` videos, then check_videos on them (all missing).
+nlohmann::ordered_json parser_run(const std::string& dir, int64_t keys) {
+  const std::string path = (fs::path(dir) / ("msrvtt_" + std::to_string(keys) + ".json")).string();
+  {
+    std::ofstream out(path);
+    out << '{';
+    for (int64_t i = 0; i < keys; ++i) out << (i ? "," : "") << "\"video" << i << "\": [\"a caption\", \"another\"]";
+    out << '}';
+  }
+  auto start = Clock::now();
+  const Annotations a = read_annotations(path, "msrvtt-json", AnnotationOptions().root(dir + "/missing"));
+  const double parse = seconds_since(start);
+  start = Clock::now();
+  const VideoCheckReport report = check_videos(a, VideoCheckOptions().threads(2));
+  const double check = seconds_since(start);
+  fs::remove(path);
+  if (report.missing != keys) throw std::runtime_error("expected every video to be missing");
+  return {{"keys", keys},
+          {"msrvtt_json_parse_s", parse},
+          {"keys_per_s", static_cast<double>(keys) / parse},
+          {"check_missing_s", check},
+          {"missing_rows_per_s", static_cast<double>(keys) / check}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,7 +126,8 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "clip length")->capture_default_str();
   app.add_option("--rounds", rounds, "passes over the clips per measurement")->capture_default_str();
   app.add_option("--epochs", epochs, "loader epochs (memory check)")->capture_default_str();
-  bool pin = false;
+  bool pin = false, parsers_only = false;
+  app.add_flag("--parsers-only", parsers_only, "only the annotation parsing and missing-video lines");
   app.add_flag("--pin-one-core", pin, "measure the strategies on CPU 0 only (per-core figures); the loader still uses every core");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -115,6 +143,11 @@ int main(int argc, char** argv) {
     }
     fs::create_directories(dir);
     nlohmann::ordered_json result;
+    result["parsers"] = {parser_run(dir, 40000), parser_run(dir, 300000)};
+    if (parsers_only) {
+      std::cout << result.dump() << std::endl;
+      return 0;
+    }
     result["setup"] = {{"video", "640x360 30 fps H.264 (x264 veryfast), testsrc2 + temporal noise (about 0.9 Mbit/s)"},
                        {"seconds", seconds},
                        {"clips", count},

@@ -35,6 +35,18 @@ int64_t encode_all(const btadapter::ClipTokenizer& tokenizer, const std::vector<
   return tokens;
 }
 
+// Seconds to decode `n` ids (words of "photo</w>"): linear since decode stopped replacing in place.
+double decode_seconds(const btadapter::ClipTokenizer& tokenizer, int64_t n) {
+  const std::vector<int64_t> word = tokenizer.encode("photo");
+  std::vector<int64_t> ids;
+  while (static_cast<int64_t>(ids.size()) < n) ids.insert(ids.end(), word.begin(), word.end());
+  const auto start = Clock::now();
+  const std::string text = tokenizer.decode(ids);
+  const double seconds = seconds_since(start);
+  if (text.empty()) throw std::runtime_error("decode returned nothing");
+  return seconds;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,6 +85,8 @@ int main(int argc, char** argv) {
         {"warm_tokens_per_second", static_cast<double>(tokens_per_pass * passes) / warm_seconds},
         {"warm_texts_per_second", static_cast<double>(texts.size() * passes) / warm_seconds},
         {"threads", 1},
+        {"decode_100k_ids_seconds", decode_seconds(tokenizer, 100000)},
+        {"decode_800k_ids_seconds", decode_seconds(tokenizer, 800000)},
     };
     std::cout << report.dump(2) << std::endl;
   } catch (const std::exception& e) {

@@ -1,11 +1,13 @@
 // bt_check_videos: open every video an annotation file names, decode the frames training would
 // sample, and summarise what is missing, corrupt or short. The JSON summary is the last line of stdout.
 #include "btadapter/data/video_check.h"
+#include "btadapter/train/progress.h"
 #include "run_main.h"
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <iostream>
 
 int main(int argc, char** argv) {
@@ -29,11 +31,20 @@ int main(int argc, char** argv) {
   return btadapter::tools::run_main("bt_check_videos", [&] {
     const Annotations a =
         read_annotations(annotations, format, AnnotationOptions().root(root).skip_bad_rows(true).class_names(class_names));
-    options.frames(frames).threads(threads).progress([](int64_t done, int64_t total) {
-      std::cerr << "\rchecked " << done << "/" << total << " videos" << std::flush;
+    std::cerr << "read " << a.samples.size() << " usable rows (" << a.bad_rows.size() << " bad) from " << annotations << "\n";
+    // A terminal gets one line redrawn in place; a log file or pipe a plain line per tenth.
+    const bool terminal = btadapter::train::stderr_is_terminal();
+    int64_t last_tenth = -1;
+    options.frames(frames).threads(threads).progress([&](int64_t done, int64_t total) {
+      if (terminal) {
+        std::cerr << "\rchecked " << done << "/" << total << " videos" << std::flush;
+      } else if (const int64_t tenth = done * 10 / std::max<int64_t>(total, 1); tenth > last_tenth) {
+        last_tenth = tenth;
+        std::cerr << "checked " << done << "/" << total << " videos" << std::endl;
+      }
     });
     const VideoCheckReport report = check_videos(a, options);
-    std::cerr << "\n";
+    if (terminal) std::cerr << "\n";
     if (!out.empty()) write_video_problems(out, report);
     std::cout << video_check_summary_json(report) << std::endl;
     return 0;

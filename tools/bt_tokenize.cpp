@@ -73,7 +73,13 @@ int main(int argc, char** argv) {
         continue;
       }
       const std::string text = read_text(line, jsonl, line_number);
-      const std::vector<int64_t> ids = ids_only ? tokenizer->encode(text) : tokenizer->frame(text);
+      std::vector<int64_t> ids;
+      try {
+        ids = ids_only ? tokenizer->encode(text) : tokenizer->frame(text);
+      } catch (const std::exception& e) {  // e.g. a word longer than the tokenizer accepts
+        throw std::runtime_error("stdin line " + std::to_string(line_number) + ": " +
+                                 btadapter::tools::error_message(e));
+      }
       std::cout << '[';
       for (size_t i = 0; i < ids.size(); ++i) std::cout << (i ? ", " : "") << ids[i];
       std::cout << "]\n";

@@ -2,10 +2,10 @@
 // DiDeMo), the official LSMDC dict and the generic JSONL.
 #include "annotation_builder.h"
 
+#include "btadapter/data/csv.h"
 #include "btadapter/io/json_limits.h"
 
 #include <filesystem>
-#include <fstream>
 
 namespace btadapter::data::detail {
 
@@ -133,10 +133,11 @@ void read_lsmdc_json(const std::string& path, AnnotationBuilder& out) {
 }
 
 void read_generic_jsonl(const std::string& path, AnnotationBuilder& out) {
-  std::ifstream in(path, std::ios::binary);
-  TORCH_CHECK(in.is_open(), "cannot open annotation file '", path, "'");
+  // Lines end at LF, CRLF or a lone CR (JSON strings cannot hold a raw CR, so no record is split).
+  CsvReader reader(path);
   std::string line;
-  for (int64_t number = 1; std::getline(in, line); ++number) {
+  while (reader.next_line(line)) {
+    const int64_t number = reader.line();
     if (strip(line).empty()) continue;
     const std::string where = "line " + std::to_string(number);
     const std::string problem = io::json_text_problem(line);

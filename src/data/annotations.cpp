@@ -3,6 +3,7 @@
 
 #include "annotation_builder.h"
 
+#include "btadapter/data/csv.h"
 #include "btadapter/io/json_limits.h"
 
 #include <c10/util/Exception.h>
@@ -24,11 +25,11 @@ namespace detail {
 namespace {
 
 std::vector<std::string> read_class_names(const std::string& path) {
-  std::ifstream in(path);
-  TORCH_CHECK(in.is_open(), "cannot open class-name file '", path, "'");
+  TORCH_CHECK(fs::is_regular_file(path), "cannot open class-name file '", path, "'");
+  CsvReader in(path);  // lines end at LF, CRLF or a lone CR, as in the annotation files
   std::vector<std::string> names;
   std::string line;
-  while (std::getline(in, line)) {
+  while (in.next_line(line)) {
     const std::string name = strip(line);
     if (!name.empty()) names.push_back(name);
   }

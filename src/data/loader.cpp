@@ -53,7 +53,7 @@ LoaderState loader_state_from_json(const std::string& json_text) {
 struct VideoTextLoader::Totals {
   mutable std::mutex mutex;
   LoaderStats stats;
-  std::unordered_set<std::string> bad_seen;
+  std::unordered_set<std::string> bad_seen, short_seen;
   std::vector<SkippedVideo> skipped;
   std::function<void(const std::string&)> log;
 
@@ -62,7 +62,18 @@ struct VideoTextLoader::Totals {
     std::lock_guard<std::mutex> lock(mutex);
     if (!bad_seen.insert(e.path()).second) return;
     ++(e.kind() == VideoErrorKind::kMissing ? stats.missing : stats.corrupt);
-    const std::string line = std::string("data: ") + e.what();
+    say(std::string("data: ") + e.what());
+  }
+
+  // The same for a video shorter than the clip (used, its frames repeat), named as bt_check_videos does.
+  void record_short(const std::string& path, const std::string& reason) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!short_seen.insert(path).second) return;
+    ++stats.too_short;
+    say("data: '" + path + "' is too short: " + reason + " (its frames repeat)");
+  }
+
+  void say(const std::string& line) const {
     if (log) {
       log(line);
     } else {
@@ -200,6 +211,8 @@ class VideoTextLoader::Pipeline {
         const uint64_t seed = DataRng::mix({seed_, static_cast<uint64_t>(epoch_), static_cast<uint64_t>(index)});
         Clip clip = dataset_.load(index, seed);
         normalize_into(clip.frames, slot);
+        const std::string short_by = too_short_reason(clip.video_frames, dataset_.clip_options().num_frames());
+        if (!short_by.empty()) totals_.record_short(dataset_.sample(index).video, short_by);
         std::lock_guard<std::mutex> lock(totals_.mutex);
         ++totals_.stats.loaded;
         totals_.stats.count_corrected += clip.count_corrected ? 1 : 0;

@@ -4,6 +4,11 @@
 
 namespace btadapter::data {
 
+std::string too_short_reason(int64_t video_frames, int64_t clip_frames) {
+  if (video_frames >= clip_frames) return "";
+  return std::to_string(video_frames) + " decodable frames, fewer than " + std::to_string(clip_frames);
+}
+
 Clip load_clip(const std::string& path, const ClipOptions& options, uint64_t seed) {
   TORCH_CHECK(options.num_frames() >= 1, "load_clip: expected num_frames >= 1, got ", options.num_frames());
   DataRng rng(seed);

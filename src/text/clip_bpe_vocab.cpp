@@ -58,7 +58,15 @@ std::string read_gzip_or_plain(const std::string& path) {
   std::string text;
   std::vector<char> buffer(1 << 16);
   int n;
-  while ((n = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0) text.append(buffer.data(), n);
+  while ((n = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0) {
+    // Bounded while inflating: a gzip bomb (2 GB from a few MB) is refused after kMaxVocabBytes, not at the end.
+    if (text.size() + static_cast<size_t>(n) > ClipBpeVocab::kMaxVocabBytes) {
+      gzclose(file);
+      TORCH_CHECK(false, "CLIP vocabulary: ", path, " inflates to more than ", ClipBpeVocab::kMaxVocabBytes,
+                  " bytes (OpenAI's bpe_simple_vocab_16e6.txt is 3.2 MB): not a vocabulary, or a gzip bomb");
+    }
+    text.append(buffer.data(), n);
+  }
   // A truncated stream still ends with n == 0, but leaves Z_BUF_ERROR behind.
   int error = Z_OK;
   const std::string message = gzerror(file, &error);

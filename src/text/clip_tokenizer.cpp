@@ -2,6 +2,7 @@
 
 #include "btadapter/text/clip_text.h"
 #include "btadapter/text/utf8.h"
+#include "btadapter/io/json_limits.h"
 
 #include <c10/util/Exception.h>
 
@@ -33,6 +34,8 @@ std::vector<int64_t> ClipTokenizer::encode(const std::string& text) const {
   std::string word;
   for (std::u32string_view piece : text::clip_pre_tokenize(cleaned)) {
     word = text::utf8_encode(piece);
+    TORCH_CHECK(word.size() <= kMaxWordBytes, "CLIP tokenizer: expected words of at most ", kMaxWordBytes,
+                " bytes, got one of ", word.size(), " bytes: '", io::quote_text(word, 40), "'");
     if (word == "<|startoftext|>") {
       ids.push_back(vocab_.bos_id());
     } else if (word == "<|endoftext|>") {
@@ -47,11 +50,17 @@ std::vector<int64_t> ClipTokenizer::encode(const std::string& text) const {
 std::string ClipTokenizer::decode(const std::vector<int64_t>& ids) const {
   std::string bytes;
   for (int64_t id : ids) bytes += vocab_.token_bytes(id);
-  std::string text = text::utf8_sanitize(bytes);
+  const std::string sanitized = text::utf8_sanitize(bytes);
+  // Copied piecewise: replacing in place moves the whole tail per word (quadratic: 800k ids took 22 s).
   static constexpr std::string_view kWordEnd = "</w>";
-  for (size_t at = text.find(kWordEnd); at != std::string::npos; at = text.find(kWordEnd, at + 1)) {
-    text.replace(at, kWordEnd.size(), " ");
+  std::string text;
+  text.reserve(sanitized.size());
+  size_t from = 0;
+  for (size_t at = sanitized.find(kWordEnd); at != std::string::npos; at = sanitized.find(kWordEnd, from)) {
+    text.append(sanitized, from, at - from).push_back(' ');
+    from = at + kWordEnd.size();
   }
+  text.append(sanitized, from, std::string::npos);
   return text;
 }
 

@@ -8,6 +8,7 @@
 #include "btadapter/train/jsonl_logger.h"
 #include "btadapter/train/progress.h"
 #include "btadapter/train/rng_state.h"
+#include "btadapter/train/run_folder.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -164,6 +165,8 @@ InstructSummary run_instruct_training(const TrainConfig& config, const InstructT
   }
   std::unique_ptr<JsonlLogger> logger;
   if (leader) {
+    const std::string note = repair_note(repair_run_folder(config.run.output_dir, summary.start_step));
+    if (!note.empty()) log << note << "\n";
     write_train_config(config.run.output_dir + "/config.yaml", config);
     logger = std::make_unique<JsonlLogger>(config.run.output_dir + "/train_log.jsonl");
   }

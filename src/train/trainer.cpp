@@ -21,6 +21,7 @@
 #include "btadapter/train/model_setup.h"
 #include "btadapter/train/progress.h"
 #include "btadapter/train/rng_state.h"
+#include "btadapter/train/run_folder.h"
 
 namespace btadapter::train {
 namespace fs = std::filesystem;
@@ -367,6 +368,8 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options) : state_(std::make_
   if (checkpoint) s.restore(*checkpoint);
   if (s.leader()) {
     fs::create_directories(s.config.run.output_dir);
+    const std::string note = repair_note(repair_run_folder(s.config.run.output_dir, s.progress.step));
+    if (!note.empty()) s.say() << note << "\n";
     write_train_config((fs::path(s.config.run.output_dir) / "config.yaml").string(), s.config);
     s.logger = std::make_unique<JsonlLogger>((fs::path(s.config.run.output_dir) / "train_log.jsonl").string());
   }

@@ -107,6 +107,14 @@ TEST(HostileAnnotations, CrOnlyLineEndsAreLines) {
   const auto k = read_annotations(ann_write_text(dir, "cr.txt", "a.mp4 1\rb.mp4 2\r\nc.mp4 3\n"), "k400");
   ASSERT_EQ(k.samples.size(), 3u);
   EXPECT_EQ(k.samples[2].row, 3);
+  // JSONL and class-name files too: a classic Mac file is as many rows as it shows, not one bad row.
+  const auto jsonl = ann_write_text(dir, "cr.jsonl",
+                                    "{\"video\": \"a.mp4\", \"caption\": \"x\"}\r\r{\"video\": \"b.mp4\", \"caption\": \"y\", \"label\": 1}\r");
+  const auto names = ann_write_text(dir, "names.txt", "cat\rdog\r");
+  const auto j = read_annotations(jsonl, "jsonl", AnnotationOptions().class_names(names));
+  ASSERT_EQ(j.samples.size(), 2u);
+  EXPECT_EQ(j.samples[1].row, 3);
+  EXPECT_EQ(j.class_names, (std::vector<std::string>{"cat", "dog"}));
 }
 
 TEST(HostileAnnotations, ACutCsvRowIsABadRowAndAMissingLastLineBreakIsCounted) {

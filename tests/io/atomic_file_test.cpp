@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,6 +14,8 @@
 namespace {
 
 namespace fs = std::filesystem;
+using btadapter::io::is_atomic_temp_name;
+using btadapter::io::remove_stale_temp_files;
 using btadapter::io::write_file_atomically;
 using btadapter::io::write_path_atomically;
 
@@ -80,6 +85,41 @@ TEST(AtomicFile, UnwritableTargetNamesThePath) {
   } catch (const c10::Error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot write '" + path + "'"), std::string::npos) << e.what();
   }
+}
+
+// kill -9 mid-write leaves "<file>.tmp.<pid>[.ext]"; a restarted run removes exactly those, and only
+// when their writer is gone (pid 999999999 exceeds any pid_max; pid 1 always runs).
+TEST(AtomicFile, StaleTemporaryFilesOfKilledWritersAreRemoved) {
+  btadapter::testing::TempDir dir;
+  std::vector<std::string> made;
+  for (const char* name : {"checkpoint-00000004.pt", "config.yaml", "log"}) {
+    write_path_atomically((dir / name).string(), [&](const std::string& temp) {
+      made.push_back(fs::path(temp).filename().string());
+      std::ofstream(temp) << "x";
+    });
+  }
+  const std::string own_pid = ".tmp." + std::to_string(::getpid());
+  for (const auto& name : made) {
+    EXPECT_TRUE(is_atomic_temp_name(name)) << name;  // the writer's names are what the cleaner looks for
+    std::string dead = name;
+    dead.replace(dead.find(own_pid), own_pid.size(), ".tmp.999999999");
+    std::ofstream(dir / dead) << "partial";
+  }
+  const std::vector<std::string> kept = {"checkpoint-00000008.pt.tmp.1.pt",  // pid 1 is alive
+                                         "notes.tmp.txt", "a.tmp.12.txt", ".tmp.12", "a.tmp.", "a.tmp.x1"};
+  for (const auto& name : kept) std::ofstream(dir / name) << "keep";
+  fs::create_directory(dir / "sub");
+  std::ofstream(dir / "sub" / "b.pt.tmp.999999999.pt") << "not this folder";
+
+  auto removed = remove_stale_temp_files(dir.path().string());
+  std::sort(removed.begin(), removed.end());
+  EXPECT_EQ(removed, (std::vector<std::string>{(dir / "checkpoint-00000004.pt.tmp.999999999.pt").string(),
+                                               (dir / "config.yaml.tmp.999999999.yaml").string(),
+                                               (dir / "log.tmp.999999999").string()}));
+  for (const auto& name : kept) EXPECT_TRUE(fs::exists(dir / name)) << name;
+  EXPECT_TRUE(fs::exists(dir / "sub" / "b.pt.tmp.999999999.pt"));
+  EXPECT_EQ(read_all(dir / "config.yaml"), "x");
+  EXPECT_TRUE(remove_stale_temp_files((dir / "missing").string()).empty());
 }
 
 }  // namespace

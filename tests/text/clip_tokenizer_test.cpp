@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "btadapter/text/clip_tokenizer.h"
+#include "btadapter/text/utf8.h"
 #include "support/test_support.h"
 #include "text/tokenizer_cases.h"
 
@@ -263,6 +264,38 @@ TEST(ClipTokenizer, OneMegabyteLinesAreHandled) {
   std::string noise(1 << 20, '\0');
   for (char& c : noise) c = static_cast<char>(rng());
   EXPECT_FALSE(tokenizer.encode(noise).empty());
+}
+
+// A 50 MB one-word line took 41 s and 3 GB in BPE; past kMaxWordBytes a word is refused before BPE.
+TEST(ClipTokenizer, WordsLongerThanTheBoundAreRefused) {
+  const ClipTokenizer& tokenizer = openai_tokenizer();
+  const std::string word(ClipTokenizer::kMaxWordBytes + 1, 'a');
+  btadapter::testing::expect_error([&] { tokenizer.encode("a cat " + word + " runs"); },
+                                   "CLIP tokenizer: expected words of at most 1048576 bytes, got one of 1048577 bytes: 'aaaa");
+  btadapter::testing::expect_error([&] { tokenizer.tokenize({"ok", word}); }, "got one of 1048577 bytes");
+}
+
+// Decoding is linear (800k ids took 22 s when each </w> was replaced in place); the result is unchanged.
+TEST(ClipTokenizer, DecodeOfManyIdsReplacesEveryWordEnd) {
+  const ClipTokenizer& tokenizer = openai_tokenizer();
+  const std::vector<int64_t> cat = tokenizer.encode("cat");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 100000; ++i) ids.insert(ids.end(), cat.begin(), cat.end());
+  std::string expected;
+  for (int i = 0; i < 100000; ++i) expected += "cat ";
+  EXPECT_EQ(tokenizer.decode(ids), expected);
+  EXPECT_EQ(tokenizer.decode({}), "");
+  // Random ids (broken UTF-8 and "</w>" spanning tokens included) against the in-place reference.
+  std::mt19937 rng(7);
+  std::vector<int64_t> random_ids(3000);
+  for (auto& id : random_ids) id = static_cast<int64_t>(rng() % static_cast<uint32_t>(tokenizer.vocab().size()));
+  std::string reference;
+  for (int64_t id : random_ids) reference += tokenizer.vocab().token_bytes(id);
+  reference = btadapter::text::utf8_sanitize(reference);
+  for (size_t at = reference.find("</w>"); at != std::string::npos; at = reference.find("</w>", at + 1)) {
+    reference.replace(at, 4, " ");
+  }
+  EXPECT_EQ(tokenizer.decode(random_ids), reference);
 }
 
 TEST(ClipBpeVocab, OpenAIFileHasTheDocumentedLayout) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -100,4 +101,16 @@ TEST(HostileVocab, SeededMutationsNeverCrashOrLoadABrokenFile) {
   std::cout << "[ fuzz     ] vocab.json: " << kMutants << " mutants, " << refused << " refused, " << loaded << " loaded"
             << std::endl;
   EXPECT_GT(refused, kMutants / 2);
+}
+
+// A gzip bomb (128 MiB of zeros in well under 1 MiB) is refused once kMaxVocabBytes are inflated, not after
+// inflating it all; the same file cut to a real vocabulary's size would load.
+TEST(HostileVocab, AGzipBombIsRefusedWhileInflating) {
+  TempDir dir;
+  const std::string bomb = (dir / "bpe_simple_vocab_16e6.txt.gz").string();
+  const auto made = btadapter::testing::run_command("head -c 134217728 /dev/zero | gzip -1 > '" + bomb + "'");
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  ASSERT_LT(std::filesystem::file_size(bomb), 2u << 20);
+  const std::string msg = error_of([&] { ClipBpeVocab::load(bomb); });
+  EXPECT_NE(msg.find("CLIP vocabulary: " + bomb + " inflates to more than 67108864 bytes"), std::string::npos) << msg;
 }

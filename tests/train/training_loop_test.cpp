@@ -8,6 +8,7 @@
 #include <fstream>
 #include <future>
 #include <memory>
+#include <vector>
 
 #include "btadapter/data/synthetic.h"
 #include "btadapter/io/model_file.h"
@@ -137,13 +138,22 @@ TEST_F(TrainingLoop, ResumeContinuesBitForBit) {
                                     train::TrainerOptions().log(&log_))
                          .run();
   EXPECT_EQ(first.steps, 3);
+  // As if a later attempt had been killed at step 5 while writing a checkpoint: its log records and a
+  // temporary file (writer pid 999999999, long gone) remain; the resume from step 3 cleans both.
+  std::ofstream(split / "train_log.jsonl", std::ios::app) << "{\"step\":4}\n{\"step\":5}\n{\"st";
+  const auto stale = split / "checkpoints" / "checkpoint-00000005.pt.tmp.999999999.pt";
+  std::ofstream(stale) << "partial";
   train::Trainer resumed(tiny(split.path().string(), with({"schedule.max_steps=6"})),
                          train::TrainerOptions().require_resume(true).log(&log_));
   EXPECT_EQ(resumed.step(), 3);
+  EXPECT_FALSE(std::filesystem::exists(stale));
   const auto b = resumed.run();
   EXPECT_EQ(b.start_step, 3);
   EXPECT_EQ(b.steps, 6);
   EXPECT_EQ(a.last.loss, b.last.loss);
+  std::vector<int64_t> steps;
+  for (const auto& record : read_jsonl((split / "train_log.jsonl").string())) steps.push_back(record["step"].get<int64_t>());
+  EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6})) << log_.str();
 
   const auto ma = io::load_model_file(a.model_file).tensors;
   const auto mb = io::load_model_file(b.model_file).tensors;

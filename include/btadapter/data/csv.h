@@ -28,6 +28,9 @@ class CsvReader {
   explicit CsvReader(const std::string& path, char delimiter = ',', bool quoting = true);
   /// Reads the next non-empty row; false at the end of the file.
   bool next(CsvRow& row);
+  /// Reads the next raw line (without its LF, CRLF or lone CR; empty lines included) for line-based
+  /// formats such as JSONL; false at the end of the file. Do not mix with next() on one reader.
+  bool next_line(std::string& line);
   const std::string& path() const { return path_; }
   /// The last line read so far (1-based; 0 before the first).
   int64_t line() const { return line_; }
@@ -35,8 +38,6 @@ class CsvReader {
   bool ended_without_line_break() const { return unterminated_; }
 
  private:
-  bool next_line(std::string& line);
-
   std::string path_;
   std::ifstream in_;
   char delimiter_;

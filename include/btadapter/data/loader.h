@@ -112,6 +112,7 @@ struct LoaderStats {
   int64_t missing = 0;          ///< distinct missing videos seen
   int64_t corrupt = 0;          ///< distinct undecodable videos seen
   int64_t count_corrected = 0;  ///< clips whose container frame count was wrong
+  int64_t too_short = 0;        ///< distinct videos shorter than the clip (too_short_reason; still used)
 };
 
 class VideoTextLoader {

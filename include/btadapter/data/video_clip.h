@@ -48,6 +48,13 @@ struct Clip {
   bool count_corrected = false;  ///< the container's frame count was wrong (counted by decoding)
 };
 
+/// The one rule for a short video, shared by check_videos (status "too_short") and the data loader
+/// (LoaderStats::too_short, one log line per video): fewer frames than the clip samples. Such a clip is
+/// still used, its frames repeating as in the official UniformSample, under every BadVideoPolicy (kSkip
+/// included: leaving short clips out would change the test set). Returns "" when the video is long
+/// enough, else e.g. "3 decodable frames, fewer than 8".
+std::string too_short_reason(int64_t video_frames, int64_t clip_frames);
+
 /// Loads one clip. `seed` drives the training-time frame choice and crop box (ignored in evaluation).
 /// Throws VideoError for a missing or undecodable video.
 Clip load_clip(const std::string& path, const ClipOptions& options, uint64_t seed = 0);

@@ -29,6 +29,9 @@ class ClipBpeVocab {
  public:
   /// Merges OpenAI's tokenizer uses: 49152 - 256 - 2.
   static constexpr int64_t kOpenAIMerges = 48894;
+  /// Largest merges file load() reads (after inflating): 64 MiB, 20 times OpenAI's; larger is refused
+  /// while inflating, so a gzip bomb costs at most this much memory.
+  static constexpr size_t kMaxVocabBytes = size_t{64} << 20;
 
   /// One merge of two adjacent symbols.
   struct Merge {
