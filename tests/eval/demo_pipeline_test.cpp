@@ -49,6 +49,8 @@ TEST(DemoPipeline, BaselineIsOrderBlindAndTheBranchIsNot) {
   // The temporal layers start as the identity (temporal_fc zero-initialised, as officially); two steps
   // already make most pairs differ.
   EXPECT_LT(adapter["direction"]["ties"].get<int64_t>(), adapter["direction"]["texts"].get<int64_t>() / 2);
+  // ... and the branch tells the direction better than chance (50%: a coin, or the order-blind baseline).
+  EXPECT_GT(adapter["direction"]["accuracy"].get<double>(), 50.0) << adapter["direction"].dump();
 
   const auto table = run_command(cd + tool("bt_compare_results") + " CLIP=clip.json BT-Adapter=btadapter.json");
   ASSERT_EQ(table.exit_code, 0) << table.output;
