@@ -270,21 +270,20 @@ TEST(RetrievalMetrics, BadInputIsNamed) {
   auto sim = torch::zeros({3, 3});
   sim[1][2] = std::nan("");
   expect_error([&] { compute_retrieval_metrics(sim); }, "expected finite similarities, got nan at row 1, column 2");
-});
-expect_error([] { compute_retrieval_metrics(torch::zeros({2, 3})); }, "expected a square similarity matrix");
-auto gt = torch::tensor({0, 3}, torch::kLong);
-expect_error(
-    [&] {
-      compute_retrieval_metrics(torch::zeros({2, 3}), gt);
-    },
-    "expected text_to_video values in [0, 3) (video indices), got values in [0, 3]");
-auto no_text = torch::tensor({0, 0}, torch::kLong);
-expect_error([&] { compute_retrieval_metrics(torch::zeros({2, 3}), no_text); }, "without any (first: video 1)");
-// Distractor videos are fine for t2v alone.
-auto m = compute_retrieval_metrics(torch::eye(2, 3), no_text, RetrievalMetricsOptions().video_to_text(false));
-EXPECT_FALSE(m.v2t.has_value());
-EXPECT_EQ(m.protocol(), "t2v, ties=pessimistic, dsl=off");
-expect_error([] { compute_retrieval_metrics(torch::zeros({2, 2}, torch::kLong)); }, "float32 or float64");
+  expect_error([] { compute_retrieval_metrics(torch::zeros({2, 3})); }, "expected a square similarity matrix");
+  auto gt = torch::tensor({0, 3}, torch::kLong);
+  expect_error(
+      [&] {
+        compute_retrieval_metrics(torch::zeros({2, 3}), gt);
+      },
+      "expected text_to_video values in [0, 3) (video indices), got values in [0, 3]");
+  auto no_text = torch::tensor({0, 0}, torch::kLong);
+  expect_error([&] { compute_retrieval_metrics(torch::zeros({2, 3}), no_text); }, "without any (first: video 1)");
+  // Distractor videos are fine for t2v alone.
+  auto m = compute_retrieval_metrics(torch::eye(2, 3), no_text, RetrievalMetricsOptions().video_to_text(false));
+  EXPECT_FALSE(m.v2t.has_value());
+  EXPECT_EQ(m.protocol(), "t2v, ties=pessimistic, dsl=off");
+  expect_error([] { compute_retrieval_metrics(torch::zeros({2, 2}, torch::kLong)); }, "float32 or float64");
 }
 
 TEST(RetrievalMetrics, SummaryFollowsNumpy) {

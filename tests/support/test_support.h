@@ -63,15 +63,6 @@ std::string expect_error(const std::function<void()>& f, std::initializer_list<s
 /// Max |a - b| over all elements (as double).
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b);
 
-}  // namespace btadapter::testing
-
-/// First statement of a test that needs a GPU (name it *_CUDA): without a CUDA device the test is reported
-/// as skipped, so the test list and the counts are the same on every machine.
-#define BT_SKIP_WITHOUT_CUDA()                                               \
-  do {                                                                       \
-    if (!torch::cuda::is_available()) GTEST_SKIP() << "needs a CUDA device"; \
-  } while (0)
-
 /// While alive, float32 stays float32 on the GPU: cuDNN convolutions (and, where enabled, cuBLAS matrix
 /// products) may otherwise round their inputs to TF32's 10 mantissa bits, which CPU comparisons would see.
 class NoTf32Guard {
@@ -84,6 +75,15 @@ class NoTf32Guard {
  private:
   bool cudnn_, cublas_;
 };
+
+}  // namespace btadapter::testing
+
+/// First statement of a test that needs a GPU (name it *_CUDA): without a CUDA device the test is reported
+/// as skipped, so the test list and the counts are the same on every machine.
+#define BT_SKIP_WITHOUT_CUDA()                                               \
+  do {                                                                       \
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "needs a CUDA device"; \
+  } while (0)
 
 /// EXPECT that two tensors have the same shape and |a-b| <= atol + rtol*|b| everywhere.
 #define BT_EXPECT_CLOSE(actual, expected, atol, rtol)                                          \
