@@ -8,7 +8,7 @@
 #include <chrono>
 #include <iostream>
 
-#include "btadapter/eval/embedding_index.h"
+#include "btadapter/metrics/embedding_index.h"
 
 namespace {
 

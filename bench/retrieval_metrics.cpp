@@ -7,7 +7,7 @@
 #include <chrono>
 #include <iostream>
 
-#include "btadapter/eval/retrieval_metrics.h"
+#include "btadapter/metrics/retrieval_metrics.h"
 
 int main(int argc, char** argv) {
   try {

@@ -10,9 +10,9 @@
 // run.precision does on CUDA), and
 // each run also reports the GPU's peak memory, the whole step's approximate FLOP rate and its MFU.
 #include "btadapter/dist/process_group.h"
-#include "btadapter/model/autocast.h"
 #include "btadapter/model/linear.h"
 #include "btadapter/model/video_text_model.h"
+#include "btadapter/runtime/autocast.h"
 #include "btadapter/runtime/cpu_runtime.h"
 #include "btadapter/train/pretrain_step.h"
 

@@ -2,8 +2,11 @@
 // Reproduces every tensor of a parity fixture (computed with the official Python code) and checks the
 // fixture's tolerance rule; exit 0 only if every tensor of every run passes. --precision bf16 runs the
 // same checks under CPU bf16 autocast to measure its accuracy effect (the fp32 tolerances then fail).
-#include "btadapter/model/autocast.h"
-#include "btadapter/model/parity.h"
+// A conversation fixture (a folder with llama.safetensors: tests/fixtures/conversation/README.md) runs
+// the conversation checker on the folder's own weight files.
+#include "btadapter/parity/conversation_parity.h"
+#include "btadapter/parity/model_parity.h"
+#include "btadapter/runtime/autocast.h"
 #include "run_main.h"
 
 #include <CLI/CLI.hpp>
@@ -45,7 +48,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> weights;
   bool quiet = false;
   std::string precision = "fp32";
-  app.add_option("fixture_dir", dir, "fixture folder (config.json, weights_*.safetensors, adapter/inputs/expected)")
+  app.add_option("fixture_dir", dir, "fixture folder: retrieval (config.json, weights_*.safetensors, adapter/inputs/expected) or "
+                 "conversation (config.json, llama.safetensors, ...)")
       ->required()
       ->check(CLI::ExistingDirectory);
   app.add_option("--weights", weights,
@@ -59,6 +63,14 @@ int main(int argc, char** argv) {
   return btadapter::tools::run_main(
       "bt_parity",
       [&] {
+        if (std::filesystem::exists(std::filesystem::path(dir) / "llama.safetensors")) {
+          TORCH_CHECK(weights.empty() && precision == "fp32", "expected no --weights or --precision for the "
+                      "conversation fixture ", dir, " (it runs on its own weight files in fp32)");
+          const auto report = btadapter::run_conversation_parity(dir);
+          print_report(report, quiet);
+          std::printf("%s\n", report.passed() ? "PARITY PASS" : "PARITY FAIL");
+          return report.passed() ? 0 : 1;
+        }
         auto fixture = btadapter::read_parity_fixture(dir);
         if (weights.empty()) {
           for (const char* name : {"weights_openai.safetensors", "weights_hf.safetensors"}) {

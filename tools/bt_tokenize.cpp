@@ -5,7 +5,7 @@
 //   bt_tokenize --vocab m.model --context 32 --truncate official:32 < captions.txt
 //   bt_tokenize --vocab vocab.json --ids-only --jsonl < cases.jsonl
 //   bt_tokenize --vocab vocab.json --decode < ids.jsonl
-#include "btadapter/model/model_config.h"
+#include "btadapter/config/model_config.h"
 #include "btadapter/text/tokenizer.h"
 #include "run_main.h"
 
@@ -62,10 +62,6 @@ int main(int argc, char** argv) {
   app.add_flag("--decode", decode, "read one JSON array of ids per line and print the decoded text as a JSON string");
   CLI11_PARSE(app, argc, argv);
   return btadapter::tools::run_main("bt_tokenize", [&] {
-    if (app.count("--kind") == 0 && config.vocab.size() > 6 &&
-        config.vocab.compare(config.vocab.size() - 6, 6, ".model") == 0) {
-      config.kind = "sentencepiece";
-    }
     const auto tokenizer = btadapter::make_tokenizer(config);
     std::ios::sync_with_stdio(false);
     std::string line;

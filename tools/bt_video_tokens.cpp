@@ -8,7 +8,7 @@
 // frame indices, the tapped layer, the frame rule and the preprocessing. Prints a one-line JSON summary.
 #include "btadapter/chat/video_tower_weights.h"
 #include "btadapter/data/conversation_frames.h"
-#include "btadapter/eval/sha256.h"
+#include "btadapter/io/sha256.h"
 #include "btadapter/runtime/cpu_runtime.h"
 
 #include "tool_support.h"
@@ -54,9 +54,9 @@ int main(int argc, char** argv) {
 
     io::TensorMap tensors;
     io::Metadata meta;
-    meta["clip_sha256"] = eval::sha256_file(chat::clip_weight_file(clip));
-    meta["adapter_sha256"] = eval::sha256_file(adapter);
-    if (proj) meta["projector_sha256"] = eval::sha256_file(projector);
+    meta["clip_sha256"] = io::sha256_file(chat::clip_weight_file(clip));
+    meta["adapter_sha256"] = io::sha256_file(adapter);
+    if (proj) meta["projector_sha256"] = io::sha256_file(projector);
     meta["frames"] = std::to_string(num_frames);
     meta["frame_rule"] = frame_rule;
     meta["square_resize"] = no_square_resize ? "false" : "true";

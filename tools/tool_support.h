@@ -51,7 +51,7 @@ struct ModelCli {
         ->capture_default_str();
     app.add_option("--text-heads", text_heads, "text attention heads for files without a config (0: width/64)")
         ->capture_default_str();
-    app.add_flag("--no-verify", no_verify, "do not re-check the golden embeddings stored in a model file");
+    app.add_flag("--no-verify", no_verify, "do not re-check the checksum and golden embeddings stored in a model file");
   }
 
   /// CPU runs: LibTorch and BLAS threads and the allocator as runtime/cpu_runtime.h chooses (thread
@@ -70,7 +70,8 @@ struct ModelCli {
         .fusion(fusion)
         .vision_heads(vision_heads)
         .text_heads(text_heads)
-        .verify_golden(!no_verify);
+        .verify_golden(!no_verify)
+        .verify_checksum(!no_verify);
   }
 };
 

@@ -33,9 +33,9 @@
 /// argument or the key at fault and what was expected; unreadable videos throw
 /// btadapter::data::VideoError naming the video.
 
-#include "btadapter/eval/embedding_index.h"
+#include "btadapter/config/model_config.h"
 #include "btadapter/io/safetensors.h"
-#include "btadapter/model/model_config.h"
+#include "btadapter/metrics/embedding_index.h"
 
 #include <torch/arg.h>
 #include <torch/types.h>
@@ -76,6 +76,8 @@ struct LoadOptions {
   /// Re-compute the golden embeddings stored in a model file and compare them (catches a wrong
   /// tokenizer vocabulary, a damaged file or a broken build); default true.
   TORCH_ARG(bool, verify_golden) = true;
+  /// Check a model file's tensors against the SHA-256 stored in its metadata (io/model_file.h); default true.
+  TORCH_ARG(bool, verify_checksum) = true;
 };
 
 /// How `encode_videos(paths)` samples and decodes each video (the official evaluation pipeline:
@@ -153,7 +155,7 @@ class Model {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Top-k matches (see eval/embedding_index.h): scores [Q, k] float32 and ids [Q, k] int64 (row indices
+/// Top-k matches (see metrics/embedding_index.h): scores [Q, k] float32 and ids [Q, k] int64 (row indices
 /// of the searched matrix, -1 past its end), best first, exact ties in row order.
 using SearchResult = eval::SearchResult;
 

@@ -4,46 +4,20 @@
 #include "btadapter/api/model_source.h"
 #include "btadapter/api/video_encoding.h"
 #include "btadapter/data/transforms.h"
-#include "btadapter/eval/similarity.h"
+#include "btadapter/io/model_weights.h"
 #include "btadapter/io/state_dict.h"
+#include "btadapter/metrics/similarity.h"
 #include "btadapter/text/tokenizer.h"
 
 #include <torch/torch.h>
 
-#include <filesystem>
-
 namespace btadapter {
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr int64_t kTextChunk = 256;
 
-/// The vocabulary file: the explicit option, else the config's path as stored, else beside the model
-/// file (under the stored relative path, then under its file name), so that a model file and its
-/// vocabulary can move together.
-std::string resolve_vocab(const LoadOptions& options, const ModelConfig& config, const std::string& model_path) {
-  if (!options.vocab().empty()) {
-    TORCH_CHECK(fs::exists(options.vocab()), "tokenizer vocabulary '", options.vocab(), "' does not exist");
-    return options.vocab();
-  }
-  const std::string& stored = config.tokenizer.vocab;
-  TORCH_CHECK(!stored.empty(), "model '", model_path, "' names no tokenizer vocabulary: pass one with ",
-              "LoadOptions::vocab (tools: --vocab), e.g. CLIP's bpe_simple_vocab_16e6.txt.gz");
-  std::vector<fs::path> candidates{stored};
-  if (!model_path.empty()) {
-    const fs::path dir = fs::path(model_path).parent_path();
-    if (fs::path(stored).is_relative()) candidates.push_back(dir / stored);
-    candidates.push_back(dir / fs::path(stored).filename());
-  }
-  std::string tried;
-  for (const auto& candidate : candidates) {
-    if (fs::exists(candidate)) return candidate.string();
-    tried += (tried.empty() ? "'" : ", '") + candidate.string() + "'";
-  }
-  TORCH_CHECK(false, "tokenizer vocabulary of model '", model_path, "' not found (tried ", tried,
-              "): pass it with LoadOptions::vocab (tools: --vocab)");
-}
+constexpr const char* kVocabHint = "pass one with LoadOptions::vocab (tools: --vocab), e.g. CLIP's "
+                                   "bpe_simple_vocab_16e6.txt.gz";
 
 void check_load_options(const LoadOptions& options) {
   const auto dtype = options.dtype();
@@ -107,7 +81,7 @@ std::unique_ptr<Model> Model::from_weights(const ModelConfig& config, const io::
   api::apply_overrides(impl->config, tensors, options, "in-memory weights");
   impl->module = api::build_video_text_model(impl->config, tensors);
   impl->module->to(options.device(), options.dtype());
-  impl->vocab = resolve_vocab(options, impl->config, "");
+  impl->vocab = io::resolve_vocab(options.vocab(), impl->config.tokenizer.vocab, "", kVocabHint);
   TokenizerConfig tokenizer = impl->config.tokenizer;
   tokenizer.vocab = impl->vocab;
   impl->tokenizer = make_tokenizer(tokenizer);
@@ -130,7 +104,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   }
   source.tensors.clear();  // the module holds its own copies now
   impl->module->to(options.device(), options.dtype());
-  impl->vocab = resolve_vocab(options, impl->config, path);
+  impl->vocab = io::resolve_vocab(options.vocab(), impl->config.tokenizer.vocab, path, kVocabHint);
   TokenizerConfig tokenizer = impl->config.tokenizer;
   tokenizer.vocab = impl->vocab;
   impl->tokenizer = make_tokenizer(tokenizer);

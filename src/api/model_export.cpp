@@ -1,8 +1,8 @@
 #include "btadapter/api/model_export.h"
 
 #include "btadapter/api/golden.h"
-#include "btadapter/eval/sha256.h"
 #include "btadapter/io/model_file.h"
+#include "btadapter/io/sha256.h"
 
 #include <torch/torch.h>
 
@@ -53,7 +53,7 @@ ExportSummary export_model(const Model& model, const std::string& path, const Ex
   metadata["btadapter.source"] = model.path().empty() ? "in-memory weights" : model.path();
   metadata["btadapter.tokenizer.vocab_file"] = std::filesystem::path(model.vocab_path()).filename().string();
   if (std::filesystem::is_regular_file(model.vocab_path())) {
-    metadata["btadapter.tokenizer.vocab_sha256"] = eval::sha256_file(model.vocab_path());
+    metadata["btadapter.tokenizer.vocab_sha256"] = io::sha256_file(model.vocab_path());
   }
 
   const io::TensorMap stored = stored_weights(model, dtype);

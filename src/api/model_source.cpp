@@ -1,14 +1,11 @@
 #include "btadapter/api/model_source.h"
 
-#include "btadapter/io/checkpoint_file.h"
 #include "btadapter/io/config_inference.h"
-#include "btadapter/io/model_file.h"
+#include "btadapter/io/model_weights.h"
 #include "btadapter/io/state_dict.h"
-#include "btadapter/io/weight_naming.h"
 
 #include <torch/torch.h>
 
-#include <filesystem>
 #include <sstream>
 
 namespace btadapter::api {
@@ -17,18 +14,12 @@ namespace {
 constexpr const char* kBalance1 = "backbone.balance1";
 constexpr const char* kBalance2 = "backbone.balance2";
 
-void check_readable(const std::string& path, const char* what) {
-  TORCH_CHECK(!path.empty(), "expected a ", what, " path, got an empty string");
-  TORCH_CHECK(std::filesystem::exists(path), what, " '", path, "' does not exist");
-  TORCH_CHECK(std::filesystem::is_regular_file(path), what, " '", path, "' is not a file");
-}
-
-std::string describe(const io::Checkpoint& file, bool is_model_file, const ModelConfig& config, bool merged) {
+std::string describe(const io::ModelWeights& w, const ModelConfig& config, bool merged) {
   std::ostringstream out;
-  if (is_model_file) {
+  if (w.stored) {
     out << "btadapter model file";
   } else {
-    out << io::to_string(io::detect_naming(file.tensors)) << " weights (" << io::to_string(file.format) << ")";
+    out << io::to_string(w.naming) << " weights (" << io::to_string(w.format) << ")";
   }
   if (merged) out << " + adapter file";
   if (config.adapter.depth == 0) {
@@ -47,18 +38,17 @@ void apply_overrides(ModelConfig& config, io::TensorMap& tensors, const LoadOpti
   TORCH_CHECK(fusion == "auto" || fusion == "learned" || fusion == "add",
               "expected fusion 'auto', 'learned' or 'add', got '", fusion, "'");
   if (config.adapter.depth > 0) {
-    const bool has_balance = tensors.count(kBalance1) > 0 && tensors.count(kBalance2) > 0;
     if (fusion == "add") {
       // The official zero-shot configs build the branch without gates and load with strict=False.
       tensors.erase(kBalance1);
       tensors.erase(kBalance2);
       config.adapter.fusion = FusionMode::kAdd;
     } else if (fusion == "learned") {
-      TORCH_CHECK(has_balance, where, ": fusion 'learned' needs ", kBalance1, " and ", kBalance2,
-                  ", which the weights do not hold");
+      TORCH_CHECK(tensors.count(kBalance1) > 0 && tensors.count(kBalance2) > 0, where, ": fusion 'learned' needs ",
+                  kBalance1, " and ", kBalance2, ", which the weights do not hold");
       config.adapter.fusion = FusionMode::kLearned;
     } else {
-      config.adapter.fusion = has_balance ? FusionMode::kLearned : FusionMode::kAdd;
+      config.adapter.fusion = io::inferred_fusion(tensors);
     }
   }
   if (!options.truncate().empty()) config.tokenizer.truncate = options.truncate();
@@ -66,44 +56,23 @@ void apply_overrides(ModelConfig& config, io::TensorMap& tensors, const LoadOpti
 }
 
 ModelSource read_model_source(const std::string& path, const LoadOptions& options) {
-  check_readable(path, "model file");
-  // Views: build_video_text_model copies the weights into the module, and the views go with `source`.
-  io::Checkpoint file = io::read_checkpoint(path, io::TensorReading::kMappedViews);
-  const bool is_model_file = file.metadata.count(io::kModelConfigKey) > 0;
-
   ModelConfig base;
-  io::InferConfigOptions infer;
-  if (is_model_file) {
-    base = io::read_model_config(path);  // checks the format version and the stored config
-    infer.vision_heads(base.vision.heads).text_heads(base.text.heads);
-  } else {
-    base.adapter.depth = 0;  // weights without a branch are the frozen-CLIP baseline
-    infer.vision_heads(options.vision_heads()).text_heads(options.text_heads());
-  }
-
+  base.adapter.depth = 0;  // weights without a branch are the frozen-CLIP baseline
+  // Views: build_video_text_model copies the weights into the module, and the views go with `source`.
+  io::ModelWeights w = io::read_model_weights(path, io::ReadModelWeightsOptions()
+                                                        .reading(io::TensorReading::kMappedViews)
+                                                        .adapter(options.adapter())
+                                                        .vision_heads(options.vision_heads())
+                                                        .text_heads(options.text_heads())
+                                                        .verify_checksum(options.verify_checksum())
+                                                        .base(base));
   ModelSource source;
-  source.metadata = file.metadata;
-  try {
-    source.tensors = io::to_canonical(file.tensors);
-  } catch (const c10::Error& e) {
-    TORCH_CHECK(false, "model file '", path, "': ", e.what_without_backtrace());
-  }
-  const bool merged = !options.adapter().empty();
-  if (merged) {
-    check_readable(options.adapter(), "adapter file");
-    for (auto& [name, tensor] : io::read_canonical_weights(options.adapter())) {
-      TORCH_CHECK(source.tensors.emplace(name, tensor).second, "adapter file '", options.adapter(),
-                  "' and model file '", path, "' both hold '", name, "'");
-    }
-  }
-  try {
-    source.config = io::infer_model_config(source.tensors, infer.base(base));
-  } catch (const c10::Error& e) {
-    TORCH_CHECK(false, "model file '", path, "': ", e.what_without_backtrace());
-  }
-  if (!is_model_file) source.config.tokenizer.context_length = source.config.text.context_length;
-  apply_overrides(source.config, source.tensors, options, path);
-  source.description = describe(file, is_model_file, source.config, merged);
+  source.config = w.config;
+  if (!w.stored) source.config.tokenizer.context_length = source.config.text.context_length;
+  apply_overrides(source.config, w.tensors, options, path);
+  source.description = describe(w, source.config, !options.adapter().empty());
+  source.tensors = std::move(w.tensors);
+  source.metadata = std::move(w.metadata);
   return source;
 }
 

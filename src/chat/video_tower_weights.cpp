@@ -1,8 +1,8 @@
 #include "btadapter/chat/video_tower_weights.h"
 
-#include "btadapter/io/checkpoint_file.h"
 #include "btadapter/io/state_dict.h"
 #include "btadapter/io/weight_naming.h"
+#include "btadapter/io/weights_file.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -35,7 +35,7 @@ using SourcedMap = std::map<std::string, SourcedTensor>;
 // The file's tensors under tower names (canonical names less `backbone.`); keys outside the backbone
 // (text tower, heads) are skipped, unrecognised ones appended to `problems`.
 SourcedMap read_tower_tensors(const std::string& file, bool strip_sft_prefix, std::vector<std::string>& problems) {
-  const io::Checkpoint ckpt = io::read_checkpoint(file, io::TensorReading::kMappedViews);
+  const io::WeightsFile ckpt = io::read_weights_file(file, io::TensorReading::kMappedViews);
   SourcedMap out;
   for (const auto& [key, tensor] : ckpt.tensors) {
     std::string k = key;
@@ -238,7 +238,7 @@ VideoTower load_video_tower(const std::string& clip_path, const std::string& ada
 }
 
 Projector load_projector(const std::string& path) {
-  const io::Checkpoint ckpt = io::read_checkpoint(path);
+  const io::WeightsFile ckpt = io::read_weights_file(path);
   std::map<std::string, torch::Tensor> found;
   std::vector<std::string> unexpected;
   for (const auto& [key, tensor] : ckpt.tensors) {

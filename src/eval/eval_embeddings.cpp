@@ -1,7 +1,7 @@
 #include "eval_embeddings.h"
 
 #include "btadapter/eval/embedding_cache.h"
-#include "btadapter/eval/sha256.h"
+#include "btadapter/io/sha256.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -25,9 +25,9 @@ io::Metadata cache_key(const Model& model, const EmbeddingInputs& in, const Embe
   io::Metadata key = in.extra_key;
   key["kind"] = in.kind;
   key["model_sha256"] = e.model_sha256;
-  if (!model.options().adapter().empty()) key["adapter_sha256"] = sha256_file(model.options().adapter());
+  if (!model.options().adapter().empty()) key["adapter_sha256"] = io::sha256_file(model.options().adapter());
   key["model_config"] = model_config_to_json(model.config());
-  if (std::filesystem::is_regular_file(model.vocab_path())) key["vocab_sha256"] = sha256_file(model.vocab_path());
+  if (std::filesystem::is_regular_file(model.vocab_path())) key["vocab_sha256"] = io::sha256_file(model.vocab_path());
   key["dtype"] = dtype_name(model.dtype());
   key["annotations_sha256"] = e.annotations_sha256;
   key["format"] = in.format;
@@ -87,8 +87,8 @@ void write_cache(const std::string& path, const io::Metadata& key, const std::ve
 
 Embeddings embed_for_eval(const Model& model, const EmbeddingInputs& in) {
   Embeddings e;
-  e.model_sha256 = model.path().empty() ? "" : sha256_file(model.path());
-  e.annotations_sha256 = sha256_file(in.annotations);
+  e.model_sha256 = model.path().empty() ? "" : io::sha256_file(model.path());
+  e.annotations_sha256 = io::sha256_file(in.annotations);
   io::Metadata key;
   if (!in.cache.empty()) {
     TORCH_CHECK(!model.path().empty(), "an embedding cache needs a model loaded from a file (its SHA-256 is the key)");

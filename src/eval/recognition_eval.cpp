@@ -1,8 +1,8 @@
 #include "btadapter/eval/recognition_eval.h"
 
 #include "btadapter/data/annotations.h"
-#include "btadapter/eval/sha256.h"
-#include "btadapter/eval/similarity.h"
+#include "btadapter/io/sha256.h"
+#include "btadapter/metrics/similarity.h"
 #include "eval_embeddings.h"
 
 #include <nlohmann/json.hpp>
@@ -44,7 +44,7 @@ detail::EmbeddingInputs embedding_inputs(const RecognitionEvalOptions& options, 
   in.cache = options.embeddings_cache();
   in.progress = options.progress();
   in.log = options.log();
-  in.extra_key["class_names_sha256"] = sha256_file(options.class_names());
+  in.extra_key["class_names_sha256"] = io::sha256_file(options.class_names());
   in.extra_key["templates"] = json(options.templates()).dump();
   in.extra_key["humanize_names"] = options.humanize_names() ? "true" : "false";
   return in;

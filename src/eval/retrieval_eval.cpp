@@ -3,7 +3,7 @@
 #include "btadapter/data/annotations.h"
 #include "btadapter/data/frame_sampling.h"
 #include "btadapter/data/video_reader.h"
-#include "btadapter/eval/similarity.h"
+#include "btadapter/metrics/similarity.h"
 #include "eval_embeddings.h"
 
 #include <nlohmann/json.hpp>

@@ -87,10 +87,7 @@ void infer_adapter(const TensorMap& w, int64_t width, AdapterConfig& a) {
   TORCH_CHECK(spatial == temporal, "cannot infer the model config: ", spatial, " btadapter_S_layers but ", temporal,
               " btadapter_T_layers");
   a.depth = spatial;
-  const bool balance1 = w.count("backbone.balance1") > 0;
-  TORCH_CHECK(balance1 == (w.count("backbone.balance2") > 0),
-              "cannot infer the model config: backbone.balance1 and backbone.balance2 must come together");
-  a.fusion = balance1 ? FusionMode::kLearned : FusionMode::kAdd;
+  a.fusion = inferred_fusion(w);
   const auto& time = require(w, "backbone.btadapter_time_embed.weight", 2);
   TORCH_CHECK(time.size(1) == width, "cannot infer the model config: expected backbone.btadapter_time_embed.weight "
               "[max_frames, ", width, "], got ", time.sizes());
@@ -107,6 +104,13 @@ ModelConfig infer_model_config(const TensorMap& canonical, const InferConfigOpti
   infer_adapter(canonical, c.vision.width, c.adapter);
   validate(c);
   return c;
+}
+
+FusionMode inferred_fusion(const TensorMap& canonical) {
+  const bool balance1 = canonical.count("backbone.balance1") > 0;
+  TORCH_CHECK(balance1 == (canonical.count("backbone.balance2") > 0),
+              "cannot infer the model config: backbone.balance1 and backbone.balance2 must come together");
+  return balance1 ? FusionMode::kLearned : FusionMode::kAdd;
 }
 
 }  // namespace btadapter::io

@@ -37,7 +37,7 @@ LoadStateDictReport load_state_dict(torch::nn::Module& module, const TensorMap& 
                                     const LoadStateDictOptions& options) {
   const auto targets = destinations(module);
   LoadStateDictReport report;
-  std::vector<std::string> missing, unexpected, mismatched;
+  std::vector<std::string> missing, unexpected, mismatched, wrong_dtype, non_finite;
   for (const auto& [name, target] : targets) {
     auto it = tensors.find(name);
     if (it == tensors.end()) {
@@ -46,17 +46,30 @@ LoadStateDictReport load_state_dict(torch::nn::Module& module, const TensorMap& 
       std::ostringstream line;
       line << name << ": module " << target.sizes() << ", weights " << it->second.sizes();
       mismatched.push_back(line.str());
+    } else if (target.is_floating_point() && !it->second.is_floating_point()) {
+      wrong_dtype.push_back(name + ": module " + c10::toString(target.scalar_type()) + ", weights " +
+                            c10::toString(it->second.scalar_type()));
     } else {
+      if (it->second.is_floating_point() && !torch::isfinite(it->second).all().item<bool>()) {
+        non_finite.push_back(name);
+      }
       report.loaded.push_back(name);
     }
   }
   for (const auto& [name, t] : tensors) {
     if (targets.count(name) == 0) (options.ignore_unexpected() ? report.unexpected : unexpected).push_back(name);
   }
-  TORCH_CHECK(missing.empty() && unexpected.empty() && mismatched.empty(), "load_state_dict: the weights do not fit ",
-              "the module (", report.loaded.size(), " of ", targets.size(), " keys match)",
+  if (options.allow_non_finite() && !non_finite.empty()) {
+    TORCH_WARN("load_state_dict: loading weights with NaN/Inf (allow_non_finite)", describe(non_finite, "keys"));
+    non_finite.clear();
+  }
+  TORCH_CHECK(missing.empty() && unexpected.empty() && mismatched.empty() && wrong_dtype.empty() && non_finite.empty(),
+              "load_state_dict: the weights do not fit the module (",
+              report.loaded.size() - non_finite.size(), " of ", targets.size(), " keys match)",
               describe(missing, "missing keys"), describe(unexpected, "unexpected keys"),
-              describe(mismatched, "shape mismatches"));
+              describe(mismatched, "shape mismatches"),
+              describe(wrong_dtype, "non-floating weights for floating-point parameters"),
+              describe(non_finite, "weights with NaN/Inf (LoadStateDictOptions::allow_non_finite to load them)"));
 
   torch::NoGradGuard no_grad;
   for (const auto& name : report.loaded) targets.at(name).copy_(tensors.at(name));

@@ -1,6 +1,6 @@
 #include "btadapter/llm/hf_checkpoint.h"
 
-#include "btadapter/io/checkpoint_file.h"
+#include "btadapter/io/weights_file.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -65,7 +65,7 @@ void copy_weights(LlamaForCausalLMImpl& model, const std::vector<std::string>& f
   std::vector<std::string> unexpected, mismatched, duplicated;
   torch::NoGradGuard no_grad;
   for (const auto& file : files) {
-    const auto tensors = io::read_checkpoint(file, io::TensorReading::kMappedViews).tensors;
+    const auto tensors = io::read_weights_file(file, io::TensorReading::kMappedViews).tensors;
     for (const auto& [name, tensor] : tensors) {
       if (skipped_buffer(name)) continue;
       const auto it = targets.find(name);

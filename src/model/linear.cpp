@@ -1,6 +1,6 @@
 #include "btadapter/model/linear.h"
 
-#include "btadapter/model/autocast.h"
+#include "btadapter/runtime/autocast.h"
 
 #include "runtime/cpu_gemm.h"
 

@@ -1,6 +1,6 @@
 #include "btadapter/model/vision_backbone.h"
 
-#include "btadapter/model/checkpoint.h"
+#include "btadapter/model/gradient_checkpoint.h"
 #include "btadapter/model/position_embedding.h"
 
 #include <torch/torch.h>
@@ -232,9 +232,9 @@ torch::Tensor VisionBackboneImpl::run_adapter_layers(int64_t level, const torch:
   // Captured by value: a checkpointed layer calls these again during backward.
   auto run_t = [temporal, frames, drop_t](const torch::Tensor& in) mutable { return temporal->forward(in, frames, drop_t); };
   auto run_s = [spatial, frames, drop_s](const torch::Tensor& in) mutable { return spatial->forward(in, frames, drop_s); };
-  auto h = checkpointed ? checkpoint(run_t, x) : run_t(x);
+  auto h = checkpointed ? gradient_checkpoint(run_t, x) : run_t(x);
   if (trace) trace->branch_t.push_back(h);
-  auto y = checkpointed ? checkpoint(run_s, h) : run_s(h);
+  auto y = checkpointed ? gradient_checkpoint(run_s, h) : run_s(h);
   if (trace) trace->branch_out.push_back(y);
   return y;
 }

@@ -82,12 +82,6 @@ struct Models {
   llm::LlamaForCausalLM llm{nullptr};
 };
 
-const torch::Tensor& input(const TensorMap& inputs, const std::string& name) {
-  auto it = inputs.find(name);
-  TORCH_CHECK(it != inputs.end(), "conversation parity: inputs.safetensors has no '", name, "'");
-  return it->second;
-}
-
 void put_all(const std::string& prefix, const TensorMap& tensors, TensorMap& out) {
   for (const auto& [name, tensor] : tensors) out[prefix + name] = tensor;
 }
@@ -113,7 +107,7 @@ torch::Tensor spliced_prompt(Models& m, const ConversationFixture& f, const torc
 void produce_llm(Models& m, const ConversationFixture& f, const TensorMap& inputs, const torch::Tensor& projected,
                  const TensorMap& expected, TensorMap& out) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor& ids = input(inputs, "inf.input_ids");
+  const torch::Tensor& ids = fixture_input(inputs, "inf.input_ids", "conversation parity");
   const torch::Tensor embeds = spliced_prompt(m, f, ids, projected, false);
   const auto full = m.llm->forward(embeds, nullptr, llm::LlamaForwardOptions().output_hidden_states(true));
   out["llm.logits"] = full.logits;
@@ -141,11 +135,11 @@ void produce_training(Models& m, const ConversationFixture& f, const TensorMap& 
   for (auto& p : m.projector.mm_projector->parameters()) p.set_requires_grad(true);
 
   TensorMap trace;
-  const torch::Tensor tokens = m.tower->train_video_tokens(input(inputs, "train.features"), &trace);
+  const torch::Tensor tokens = m.tower->train_video_tokens(fixture_input(inputs, "train.features", "conversation parity"), &trace);
   put_all("train.", trace, out);
   const torch::Tensor projected = m.projector.mm_projector->forward(tokens);
   out["train.mm_projector_out"] = projected;
-  const torch::Tensor& ids = input(inputs, "train.input_ids");
+  const torch::Tensor& ids = fixture_input(inputs, "train.input_ids", "conversation parity");
   TORCH_CHECK(projected.size(0) == 1, "conversation parity: expected one training video, got ", projected.size(0));
   const torch::Tensor embeds = spliced_prompt(m, f, ids, projected.squeeze(0), true);
   const torch::Tensor logits = m.llm->forward(embeds).logits;
@@ -153,7 +147,7 @@ void produce_training(Models& m, const ConversationFixture& f, const TensorMap& 
   const int64_t vocab = logits.size(-1);
   const torch::Tensor loss = torch::nn::functional::cross_entropy(
       logits.narrow(1, 0, logits.size(1) - 1).reshape({-1, vocab}).to(torch::kFloat),
-      input(inputs, "train.labels").narrow(1, 1, ids.size(1) - 1).reshape({-1}),
+      fixture_input(inputs, "train.labels", "conversation parity").narrow(1, 1, ids.size(1) - 1).reshape({-1}),
       torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
   out["train.loss"] = loss.reshape({1});
   loss.backward();
@@ -200,8 +194,8 @@ ParityReport run_conversation_parity(const std::string& dir) {
   const TensorMap expected = io::read_safetensors(f.file("expected.safetensors"));
 
   TensorMap out;
-  const torch::Tensor projected = produce_inference(m, "inf.", input(inputs, "inf.frames"), out);
-  if (has_prefix(expected, "long.")) produce_inference(m, "long.", input(inputs, "long.frames"), out);
+  const torch::Tensor projected = produce_inference(m, "inf.", fixture_input(inputs, "inf.frames", "conversation parity"), out);
+  if (has_prefix(expected, "long.")) produce_inference(m, "long.", fixture_input(inputs, "long.frames", "conversation parity"), out);
   if (has_prefix(expected, "llm.")) produce_llm(m, f, inputs, projected, expected, out);
   if (has_prefix(expected, "train.")) produce_training(m, f, inputs, out);
   produce_frame_indices(f, out);

@@ -59,4 +59,10 @@ ParityCheck check_exact(const std::string& name, const torch::Tensor& actual, co
   return check;
 }
 
+const torch::Tensor& fixture_input(const io::TensorMap& inputs, const std::string& name, const char* who) {
+  auto it = inputs.find(name);
+  TORCH_CHECK(it != inputs.end(), who, ": inputs.safetensors has no tensor '", name, "'");
+  return it->second;
+}
+
 }  // namespace btadapter

@@ -94,8 +94,12 @@ std::unique_ptr<Tokenizer> make_tokenizer(const TokenizerConfig& config) {
   framing.truncation = Truncation::parse(config.truncate);
   framing.bos_id = config.bos_id;
   framing.eos_id = config.eos_id;
+  const std::string& v = config.vocab;
+  const bool sentencepiece_file = v.size() > 6 && v.compare(v.size() - 6, 6, ".model") == 0;
+  if (config.kind == "sentencepiece" || (config.kind == "clip_bpe" && sentencepiece_file)) {
+    return std::make_unique<SentencePieceTokenizer>(config.vocab, framing);
+  }
   if (config.kind == "clip_bpe") return std::make_unique<ClipTokenizer>(ClipBpeVocab::load(config.vocab), framing);
-  if (config.kind == "sentencepiece") return std::make_unique<SentencePieceTokenizer>(config.vocab, framing);
   TORCH_CHECK(false, "tokenizer config: expected kind 'clip_bpe' or 'sentencepiece', got '", config.kind, "'");
 }
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "btadapter/model/model_config.h"
+#include "btadapter/config/model_config.h"
 #include "btadapter/train/optimizer.h"
 
 namespace btadapter::train::detail {

@@ -4,52 +4,15 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <optional>
 #include <sstream>
 
-#include "btadapter/io/checkpoint_file.h"
-#include "btadapter/io/config_inference.h"
-#include "btadapter/io/model_file.h"
+#include "btadapter/io/model_weights.h"
 #include "btadapter/io/state_dict.h"
 #include "btadapter/io/weight_naming.h"
 
 namespace btadapter::train {
 namespace fs = std::filesystem;
 namespace {
-
-// The config stored in a btadapter model file, or nullopt for any other weights file.
-std::optional<ModelConfig> stored_model_config(const std::string& file) {
-  if (io::detect_checkpoint_format(file) != io::CheckpointFormat::kSafetensors) return std::nullopt;
-  io::SafetensorsFile reader(file);
-  if (reader.metadata().count(io::kModelConfigKey) == 0) return std::nullopt;
-  return io::read_model_config(file);
-}
-
-// Size of `dim` of a tensor, or -1 when the tensor is absent.
-int64_t size_of(const io::TensorMap& weights, const std::string& key, int64_t dim) {
-  auto it = weights.find(key);
-  return it == weights.end() ? -1 : it->second.size(dim);
-}
-
-// Heads do not show in shapes: see the header for the rule.
-ModelConfig infer_config(const io::TensorMap& weights, const ModelConfig& configured,
-                         const std::optional<ModelConfig>& stored) {
-  ModelConfig base = configured;
-  io::InferConfigOptions options;
-  if (stored) {
-    base.vision = stored->vision;
-    base.text = stored->text;
-    options.vision_heads(stored->vision.heads).text_heads(stored->text.heads);
-  } else {
-    if (size_of(weights, "backbone.patch_embedding.weight", 0) == configured.vision.width) {
-      options.vision_heads(configured.vision.heads);
-    }
-    if (size_of(weights, "text_backbone.text_model.embeddings.token_embedding.weight", 1) == configured.text.width) {
-      options.text_heads(configured.text.heads);
-    }
-  }
-  return io::infer_model_config(weights, options.base(base));
-}
 
 bool holds_adapter(const io::TensorMap& weights) {
   for (const auto& item : weights) {
@@ -106,8 +69,11 @@ BuiltModel build_pretrain_model(const ModelSection& section) {
                 "set model.random_clip: true");
     TORCH_CHECK(fs::exists(section.clip), "model.clip: no such file or folder: '", section.clip, "'");
     const std::string file = resolve_weights_file(section.clip);
-    const io::TensorMap weights = io::read_canonical_weights(file);
-    const ModelConfig config = infer_config(weights, section.config, stored_model_config(file));
+    // A stored config gives the tower shapes; the run's own config everything else.
+    const io::ModelWeights w =
+        io::read_model_weights(file, io::ReadModelWeightsOptions().base(section.config).keep_base_settings(true));
+    const io::TensorMap& weights = w.tensors;
+    const ModelConfig& config = w.config;
     built.model = VideoTextModel(config);
     const bool adapter = holds_adapter(weights);
     auto options = io::LoadStateDictOptions();
@@ -125,12 +91,9 @@ BuiltModel build_pretrain_model(const ModelSection& section) {
 
 TokenizerConfig resolve_tokenizer_config(const ModelSection& section) {
   TokenizerConfig config = section.config.tokenizer;
-  if (!config.vocab.empty()) return config;
-  TORCH_CHECK(!section.clip.empty(), "model.tokenizer.vocab is not set and there is no model.clip folder to find "
-              "the vocabulary in: set model.tokenizer.vocab (e.g. bpe_simple_vocab_16e6.txt.gz)");
-  const fs::path clip(section.clip);
-  config.vocab = fs::is_directory(clip) ? clip.string() : clip.parent_path().string();
-  if (config.vocab.empty()) config.vocab = ".";
+  config.vocab = io::resolve_vocab(config.vocab, "", section.clip,
+                                   "model.tokenizer.vocab is not set: set it (e.g. bpe_simple_vocab_16e6.txt.gz) or "
+                                   "give model.clip as an HF CLIP folder with vocab.json");
   return config;
 }
 

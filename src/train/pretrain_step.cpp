@@ -8,8 +8,8 @@
 #include <chrono>
 #include <cmath>
 
-#include "btadapter/model/autocast.h"
 #include "btadapter/data/random.h"
+#include "btadapter/runtime/autocast.h"
 
 namespace btadapter::train {
 namespace {

@@ -7,10 +7,10 @@
 #include <map>
 #include <memory>
 
-#include "btadapter/model/autocast.h"
 #include "btadapter/data/dataset.h"
 #include "btadapter/data/loader.h"
 #include "btadapter/dist/gather.h"
+#include "btadapter/runtime/autocast.h"
 
 namespace btadapter::train {
 namespace {

@@ -158,6 +158,15 @@ std::vector<Field> make_fields() {
   BT_KEY("eval.num_frames", eval.num_frames, "frames per validation clip");
   BT_KEY("eval.text_truncate", eval.text_truncate, "tokenizer truncation at validation ('official:32' in the recipe)");
   BT_KEY("eval.batch_size", eval.batch_size, "clips per validation forward");
+
+  BT_KEY("instruct.llm", instruct.llm, "bt_instruct: frozen LLaMA (HF folder, or a weight file with config.json beside it)");
+  BT_KEY("instruct.clip", instruct.clip, "bt_instruct: CLIP vision weights of the video tower");
+  BT_KEY("instruct.adapter", instruct.adapter, "bt_instruct: initial BT-Adapter weights (pretraining checkpoint or sft file)");
+  BT_KEY("instruct.projector", instruct.projector, "bt_instruct: initial mm_projector weights");
+  BT_KEY("instruct.tokenizer", instruct.tokenizer, "bt_instruct: LLaMA tokenizer.model, '' = beside the LLM");
+  BT_KEY("instruct.annotations", instruct.annotations, "bt_instruct: VideoChatGPT instruction JSON");
+  BT_KEY("instruct.features", instruct.features, "bt_instruct: folder of pre-extracted features (<video stem>.safetensors)");
+  BT_KEY("instruct.max_length", instruct.max_length, "bt_instruct: model context in tokens; longer samples are cut and counted");
   return f;
 }
 
@@ -373,12 +382,16 @@ void validate(const TrainConfig& c) {
   require_at_least(c.checkpoint.every_steps, 0, "checkpoint.every_steps");
   require_at_least(c.checkpoint.keep_last, 1, "checkpoint.keep_last");
   require(!c.checkpoint.resume.empty(), "checkpoint.resume", "'auto', 'none' or a path", "''");
-  require_at_least(c.eval.every_steps, 0, "eval.every_steps");
-  require_at_least(c.eval.num_frames, 1, "eval.num_frames");
-  require(c.eval.num_frames <= c.model.config.adapter.max_frames, "eval.num_frames",
-          "at most model.adapter.max_frames (" + std::to_string(c.model.config.adapter.max_frames) + ")",
-          std::to_string(c.eval.num_frames));
-  require_at_least(c.eval.batch_size, 1, "eval.batch_size");
+  // eval.annotations '' turns validation off: the rest of the section is then unused and not checked.
+  if (!c.eval.annotations.empty()) {
+    require_at_least(c.eval.every_steps, 0, "eval.every_steps");
+    require_at_least(c.eval.num_frames, 1, "eval.num_frames");
+    require(c.eval.num_frames <= c.model.config.adapter.max_frames, "eval.num_frames",
+            "at most model.adapter.max_frames (" + std::to_string(c.model.config.adapter.max_frames) + ")",
+            std::to_string(c.eval.num_frames));
+    require_at_least(c.eval.batch_size, 1, "eval.batch_size");
+  }
+  require_at_least(c.instruct.max_length, 2, "instruct.max_length");
 }
 
 std::string train_config_to_yaml(const TrainConfig& config) {

@@ -6,9 +6,12 @@
 #include "btadapter/data/transforms.h"
 #include "btadapter/data/video_clip.h"
 #include "btadapter/io/safetensors.h"
+#include "btadapter/text/sentencepiece_tokenizer.h"
+#include "btadapter/text/tokenizer.h"
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <thread>
 
 namespace btadapter {
@@ -179,6 +182,28 @@ TEST(ApiModel, BadInputsGiveClearErrors) {
   expect_error([&] { model->encode_videos({(dir / "missing.mp4").string()}); }, "missing.mp4");
   expect_error([] { parse_dtype("int8"); }, "'int8'");
   expect_error([] { parse_device("gpu"); }, "'gpu'");
+}
+
+// LoadOptions::vocab takes a SentencePiece .model without naming the kind: the tokenizer factory reads a
+// `.model` vocabulary as SentencePiece.
+TEST(ApiModel, SentencePieceModelVocabularyLoads) {
+  TempDir dir;
+  {
+    std::ofstream captions(dir / "captions.txt");
+    const std::vector<std::string> words = {"a dog", "the red car", "two children", "an old man", "runs across",
+                                            "jumps over", "the beach", "a wooden fence", "green grass", "the river"};
+    for (size_t i = 0; i < 400; ++i) captions << words[i % 10] << ' ' << words[(i * 7 + 3) % 10] << ' ' << words[(i * 3 + 1) % 10] << '\n';
+  }
+  const std::string spm = (dir / "captions.model").string();
+  train_sentencepiece(SentencePieceTrainOptions((dir / "captions.txt").string(), spm, 60));
+  const auto model = Model::load(tiny_clip(), tiny_options().vocab(spm));
+  EXPECT_EQ(model->vocab_path(), spm);
+  TokenizerConfig config = model->config().tokenizer;
+  config.kind = "sentencepiece";
+  config.vocab = spm;
+  const std::vector<std::string> texts = {"a dog runs across the beach"};
+  EXPECT_TRUE(torch::equal(model->tokenize(texts), make_tokenizer(config)->tokenize(texts)));
+  EXPECT_FALSE(torch::equal(model->tokenize(texts), Model::load(tiny_clip(), tiny_options())->tokenize(texts)));
 }
 
 }  // namespace

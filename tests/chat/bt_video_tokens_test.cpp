@@ -5,7 +5,7 @@
 #include "btadapter/chat/video_tower_weights.h"
 #include "btadapter/data/conversation_frames.h"
 #include "btadapter/data/video_writer.h"
-#include "btadapter/eval/sha256.h"
+#include "btadapter/io/sha256.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -41,9 +41,9 @@ TEST(BtVideoTokens, WritesTokensProjectedTokensAndMetadata) {
   EXPECT_TRUE(torch::allclose(tensors.at("video.0.projected"),
                               chat::load_projector(projector).mm_projector->forward(tokens), 1e-5, 1e-6));
   EXPECT_EQ(summary.at("tokens"), nlohmann::json(tokens.sizes().vec()));
-  EXPECT_EQ(meta.at("clip_sha256"), eval::sha256_file(clip));
-  EXPECT_EQ(meta.at("adapter_sha256"), eval::sha256_file(adapter));
-  EXPECT_EQ(meta.at("projector_sha256"), eval::sha256_file(projector));
+  EXPECT_EQ(meta.at("clip_sha256"), io::sha256_file(clip));
+  EXPECT_EQ(meta.at("adapter_sha256"), io::sha256_file(adapter));
+  EXPECT_EQ(meta.at("projector_sha256"), io::sha256_file(projector));
   EXPECT_EQ(meta.at("video.0.frame_indices"), nlohmann::json(data::conversation_frame_indices(12, 6)).dump());
   EXPECT_EQ(meta.at("frames"), "6");
   EXPECT_NE(meta.at("layer").find("hidden_states[-2]"), std::string::npos);

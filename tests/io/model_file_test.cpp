@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <fstream>
+
 #include "btadapter/io/config_inference.h"
 #include "btadapter/io/model_file.h"
 #include "btadapter/io/weight_naming.h"
@@ -87,4 +90,40 @@ TEST(ModelFile, SaveRejectsReservedKeysAndInvalidConfigsWithoutWriting) {
   bad.vision.heads = 3;
   expect_error([&] { save_model_file(path, bad, {}); }, "divisible by vision.heads (3)");
   EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST(ModelFile, EveryFlippedDataByteFailsTheStoredChecksum) {
+  TempDir dir;
+  const std::string path = (dir / "model.safetensors").string();
+  const TensorMap tensors = {{"a", torch::arange(64, torch::kFloat)}, {"b", torch::ones({4, 4}, torch::kHalf)},
+                             {"extra_proj.weight", torch::full({8}, 0.5)}};
+  save_model_file(path, model_file_config(), tensors);
+  EXPECT_EQ(load_model_file(path).metadata.at(kModelChecksumKey), tensors_sha256(tensors));
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  uint64_t header = 0;
+  std::memcpy(&header, bytes.data(), 8);
+  const size_t data = 8 + header, n = bytes.size() - data;
+  ASSERT_EQ(n, 64u * 4 + 16 * 2 + 8 * 4);
+  int refused = 0;
+  for (size_t i = 0; i < n; i += 7) {  // every tensor, extra_proj included (the golden check never reads it)
+    std::string bad = bytes;
+    bad[data + i] ^= static_cast<char>(1 << (i % 8));
+    const std::string mutant = (dir / "flipped.safetensors").string();
+    std::ofstream(mutant, std::ios::binary).write(bad.data(), static_cast<std::streamsize>(bad.size()));
+    expect_error([&] { load_model_file(mutant); }, "model file '" + mutant + "': the tensors do not match");
+    EXPECT_NO_THROW(load_model_file(mutant, /*verify_checksum=*/false));
+    ++refused;
+  }
+  EXPECT_EQ(refused, static_cast<int>((n + 6) / 7));
+  // Same bytes under other names (swapped offsets) or another dtype of the same size fail it too.
+  Metadata metadata = load_model_file(path).metadata;
+  write_safetensors(path, {{"a", tensors.at("a")}, {"b", tensors.at("b")},
+                           {"extra_proj.weight", tensors.at("extra_proj.weight").view(torch::kInt32)}}, metadata);
+  expect_error([&] { load_model_file(path); }, "the tensors do not match their checksum");
+  expect_error([&] { save_model_file(path, model_file_config(), tensors, {{kModelChecksumKey, "x"}}); },
+               "metadata key 'btadapter.tensors_sha256' is reserved");
 }

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "btadapter/io/state_dict.h"
 #include "io_test_helpers.h"
 
@@ -77,6 +79,30 @@ TEST(StateDict, OneErrorListsEveryProblemAndNothingIsCopied) {
                "  1 shape mismatches:\n    fc.weight: module [2, 3], weights [3, 2]");
   for (const auto& [name, t] : state_dict(*model)) {
     EXPECT_TRUE(torch::equal(t.to(torch::kDouble), before.at(name))) << name << " changed by a failed load";
+  }
+}
+
+TEST(StateDict, NonFloatingWeightsForFloatParametersAreRefusedNamingTheKey) {
+  for (const auto dtype : {torch::kInt64, torch::kInt32, torch::kBool, torch::kComplexFloat}) {
+    Tiny model;
+    TensorMap weights = weights_for(model);
+    weights["norm.weight"] = weights.at("norm.weight").to(dtype);
+    const torch::Tensor before = model->norm->weight.clone();
+    expect_error([&] { load_state_dict(*model, weights); },
+                 std::string("norm.weight: module Float, weights ") + c10::toString(dtype));
+    EXPECT_TRUE(torch::equal(model->norm->weight, before));  // nothing copied
+  }
+}
+
+TEST(StateDict, NonFiniteWeightsAreRefusedUnlessAllowed) {
+  for (const double bad : {std::nan(""), HUGE_VAL, -HUGE_VAL}) {
+    Tiny model;
+    TensorMap weights = weights_for(model);
+    weights["fc.weight"][1][2] = bad;
+    expect_error([&] { load_state_dict(*model, weights); }, {"1 weights with NaN/Inf", "\n    fc.weight"});
+    const LoadStateDictReport report = load_state_dict(*model, weights, LoadStateDictOptions().allow_non_finite(true));
+    EXPECT_EQ(report.loaded, kKeys);
+    EXPECT_FALSE(torch::isfinite(model->fc->weight).all().item<bool>());
   }
 }
 

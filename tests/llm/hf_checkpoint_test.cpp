@@ -1,4 +1,4 @@
-// llm/hf_checkpoint.h and llm/llama_config.h: folders with single and sharded safetensors / torch.save
+// llm/hf_checkpoint.h and config/llama_config.h: folders with single and sharded safetensors / torch.save
 // weights load identically to the fixture file; missing shards, foreign keys and bad configs are named.
 
 #include "btadapter/llm/hf_checkpoint.h"
@@ -84,7 +84,8 @@ TEST(HfCheckpoint, SingleFileFolderAndDtypeConversion) {
   fs::copy_file(llm_fixture().llama_file, tmp / "model.safetensors");
   auto model = load_llama(tmp.path().string(), LlamaLoadOptions().dtype(torch::kBFloat16));
   const auto weights = io::read_safetensors(llm_fixture().llama_file);
-  const auto& w = model->named_parameters()["lm_head.weight"];
+  const auto params = model->named_parameters();  // operator[] returns a reference into this dict
+  const auto& w = params["lm_head.weight"];
   EXPECT_EQ(w.scalar_type(), torch::kBFloat16);
   EXPECT_TRUE(torch::equal(w, weights.at("lm_head.weight").to(torch::kBFloat16)));
 }

@@ -2,8 +2,8 @@
 // re-computations: forward and all three gradients, with the scales the frozen MLP folds into it.
 #include <gtest/gtest.h>
 
-#include "btadapter/model/autocast.h"
 #include "btadapter/model/linear.h"
+#include "btadapter/runtime/autocast.h"
 #include "support/test_support.h"
 
 using namespace btadapter;

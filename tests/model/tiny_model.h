@@ -1,6 +1,6 @@
 #pragma once
 // A tiny ModelConfig for fast model tests (4 patches of 4x4 pixels, 3 CLIP layers).
-#include "btadapter/model/model_config.h"
+#include "btadapter/config/model_config.h"
 
 namespace btadapter::testing {
 

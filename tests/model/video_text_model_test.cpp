@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "btadapter/model/video_text_model.h"
+#include "btadapter/runtime/autocast.h"
 #include "support/test_support.h"
 #include "tiny_model.h"
-#include "btadapter/model/autocast.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

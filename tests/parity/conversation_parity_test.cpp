@@ -5,6 +5,7 @@
 
 #include "btadapter/io/safetensors.h"
 #include "btadapter/parity/conversation_parity.h"
+#include "parity/fixture_variant.h"
 #include "support/test_support.h"
 
 #include <algorithm>
@@ -13,6 +14,8 @@
 
 namespace fs = std::filesystem;
 using btadapter::testing::fixture_path;
+using btadapter::testing::run_command;
+using btadapter::testing::tool_path;
 
 namespace {
 
@@ -30,14 +33,6 @@ const btadapter::ParityCheck* find_check(const btadapter::ParityReport& report, 
     if (c.name == name) return &c;
   }
   return nullptr;
-}
-
-// A copy of a fixture folder (links) whose expected.safetensors is `expected`.
-void make_variant(const fs::path& from, const fs::path& to, const btadapter::io::TensorMap& expected) {
-  for (const auto& entry : fs::directory_iterator(from)) {
-    if (entry.path().filename() != "expected.safetensors") fs::create_symlink(entry.path(), to / entry.path().filename());
-  }
-  btadapter::io::write_safetensors((to / "expected.safetensors").string(), expected);
 }
 
 }  // namespace
@@ -69,7 +64,7 @@ TEST(ConversationParity, FailsOnAPerturbedOrUnknownExpectedTensor) {
   expected["llm.gen.ids"] = ids;
   expected["inf.not_a_tensor"] = torch::zeros({2});
   btadapter::testing::TempDir variant;
-  make_variant(dir, variant.path(), expected);
+  btadapter::testing::make_fixture_variant(dir, variant.path(), expected);
 
   const auto report = btadapter::run_conversation_parity(variant.path().string());
   EXPECT_FALSE(report.passed());
@@ -86,4 +81,23 @@ TEST(ConversationParity, FailsOnAPerturbedOrUnknownExpectedTensor) {
   EXPECT_FALSE(unknown->passed);
   EXPECT_EQ(unknown->problem, "not listed in config.json files");
   EXPECT_TRUE(find_check(report, "llm.hidden_states.0")->passed);
+}
+
+TEST(ConversationParity, BtParityChecksAConversationFolder) {
+  const fs::path dir = conversation_folders().front();
+  auto result = run_command(tool_path("bt_parity").string() + " --quiet " + dir.string());
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("PARITY PASS"), std::string::npos) << result.output;
+
+  auto expected = btadapter::io::read_safetensors((dir / "expected.safetensors").string());
+  expected["llm.logits"] = expected["llm.logits"] + 1e-3;
+  btadapter::testing::TempDir variant;
+  btadapter::testing::make_fixture_variant(dir, variant.path(), expected);
+  result = run_command(tool_path("bt_parity").string() + " --quiet " + variant.path().string());
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("FAIL llm"), std::string::npos) << result.output;
+
+  result = run_command(tool_path("bt_parity").string() + " --precision bf16 " + dir.string());
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("expected no --weights or --precision"), std::string::npos) << result.output;
 }

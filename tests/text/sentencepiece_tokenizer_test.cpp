@@ -51,12 +51,23 @@ class ScopedEnv {
 }  // namespace
 
 // First in the file: once a test has loaded the plugin, the process keeps it.
+// The plugin stays loaded for the life of a process, so its first load is checked in a fresh one: a
+// "threadsafe" death test re-executes this binary for the statement, whatever ran before in this process.
 TEST(SentencePiece, MissingPluginIsNamed) {
+  const std::string style = ::testing::FLAGS_gtest_death_test_style;
+  ::testing::FLAGS_gtest_death_test_style = "threadsafe";
   TempDir dir;
   ScopedEnv env("BTADAPTER_SENTENCEPIECE_PLUGIN", (dir / "libnothing.so").string());
   std::ofstream(dir / "m.model") << "x";
-  expect_error([&] { SentencePieceTokenizer((dir / "m.model").string()); },
-               "SentencePiece support needs the plugin " + (dir / "libnothing.so").string() + ", which could not be loaded");
+  EXPECT_EXIT(
+      {
+        expect_error([&] { SentencePieceTokenizer((dir / "m.model").string()); },
+                     "SentencePiece support needs the plugin " + (dir / "libnothing.so").string() +
+                         ", which could not be loaded");
+        std::exit(::testing::Test::HasFailure() ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
+  ::testing::FLAGS_gtest_death_test_style = style;
 }
 
 TEST(SentencePiece, TrainsSmallVocabulariesLoadsAndEncodes) {

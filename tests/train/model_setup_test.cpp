@@ -3,9 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
-#include "btadapter/io/checkpoint_file.h"
 #include "btadapter/io/weight_naming.h"
+#include "btadapter/io/weights_file.h"
 #include "btadapter/train/model_setup.h"
 #include "train/branch_parameters.h"
 #include "support/test_support.h"
@@ -99,6 +100,8 @@ TEST(ModelSetup, HfFolderResolvesToItsWeightsFile) {
 
   train::ModelSection section;
   section.clip = dir.path().string();
+  expect_error([&] { train::resolve_tokenizer_config(section); }, "model.tokenizer.vocab is not set");
+  std::ofstream(dir / "vocab.json") << "{}";  // an HF CLIP folder's vocabulary: the folder is the vocab
   EXPECT_EQ(train::resolve_tokenizer_config(section).vocab, dir.path().string());
   section.clip = (dir / "clip.pt").string();
   EXPECT_EQ(train::resolve_tokenizer_config(section).vocab, dir.path().string());

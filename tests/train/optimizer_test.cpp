@@ -16,7 +16,7 @@ double mult_of(const std::string& name) {
   return rule ? rule->lr_mult : 1.0;
 }
 
-// A miniature recogniser whose parameter names follow /work/canonical_names.md.
+// A miniature recogniser whose parameter names follow the canonical names (io/weight_naming.h).
 struct MiniBackbone : torch::nn::Module {
   MiniBackbone() {
     register_parameter("class_embedding", torch::zeros({4}), false);

@@ -7,7 +7,7 @@
 
 #include "btadapter/data/synthetic.h"
 #include "btadapter/data/video_clip.h"
-#include "btadapter/model/autocast.h"
+#include "btadapter/runtime/autocast.h"
 #include "btadapter/train/retrieval_validation.h"
 #include "support/test_support.h"
 

@@ -107,9 +107,9 @@ TEST(TrainConfig, OverridesAreTypeChecked) {
                "--set optim.lr=fast: key 'optim.lr' expects float, got 'fast'");
   expect_error([&] { apply_override(c, "data.batch_size=1.5"); }, "key 'data.batch_size' expects int, got '1.5'");
   expect_error([&] { apply_override(c, "data.shuffle=[1]"); }, "key 'data.shuffle' expects bool, got a list");
-  expect_error([&] { apply_override(c, "loss.gather=mean"); }, "key 'loss.gather' expects sum | official, got 'mean'");
+  expect_error([&] { apply_override(c, "loss.gather=mean"); }, {"key 'loss.gather'", "'mean'"});
   expect_error([&] { apply_override(c, "model.adapter.fusion=concat"); },
-               "key 'model.adapter.fusion' expects learned | add, got 'concat'");
+               {"key 'model.adapter.fusion'", "'concat'"});
   expect_error([&] { apply_override(c, "optim.betas=[0.9]"); }, "expects [float, float], got a list");
   expect_error([&] { apply_override(c, "optim.lrr=1"); },
                "--set optim.lrr=1: unknown key 'optim.lrr' (did you mean 'optim.lr'?)");
@@ -150,6 +150,18 @@ TEST(TrainConfig, ValidationNamesTheKey) {
                "schedule.cosine_end_epoch");
   expect_error([&] { load_train_config(config_path("tiny.yaml"), {"checkpoint.keep_last=0"}); },
                "config key 'checkpoint.keep_last': expected an integer >= 1, got 0");
+}
+
+// Validation off (eval.annotations ''): the eval section's values are unused, so they cannot fail a run.
+TEST(TrainConfig, DisabledValidationSectionIsNotChecked) {
+  expect_error([&] { load_train_config(config_path("tiny.yaml"), {"eval.num_frames=9"}); },
+               "config key 'eval.num_frames': expected at most model.adapter.max_frames (8), got 9");
+  expect_error([&] { load_train_config(config_path("tiny.yaml"), {"eval.batch_size=0"}); },
+               "config key 'eval.batch_size'");
+  const TrainConfig off = load_train_config(config_path("tiny.yaml"),
+                                            {"eval.annotations=\"\"", "eval.num_frames=9", "eval.batch_size=0"});
+  EXPECT_EQ(off.eval.num_frames, 9);
+  EXPECT_EQ(off.eval.annotations, "");
 }
 
 TEST(TrainConfig, EveryKeyIsDocumentedOnce) {

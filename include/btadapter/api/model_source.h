@@ -1,6 +1,7 @@
 #pragma once
 /// From weights files of any supported kind to a built VideoTextModel: what btadapter::Model::load and
-/// bt_export do before anything else.
+/// bt_export do before anything else. The reading is io::read_model_weights (io/model_weights.h, shared
+/// with training's model.clip); this adds the facade's options.
 ///
 ///   file                                   config from                      canonical tensors
 ///   libbtadapter model file                its metadata (btadapter.config)  as stored

@@ -16,12 +16,12 @@
 /// carries <span class="gt-marker">); a ground truth outside the top k is shown once more in
 /// <figure class="gt-outside">. Each figure holds one <img class="thumb" src="data:image/jpeg;base64,...">.
 /// Ranks and ordering: scores descending, exact ties by video index (the displayed order); the stated
-/// ground-truth rank is the pessimistic rank of eval/ranking.h, as in the metrics.
+/// ground-truth rank is the pessimistic rank of metrics/ranking.h, as in the metrics.
 ///
 /// The frame provider is called at most once per displayed video, from the calling thread. The file is
 /// written atomically (temp file + rename). Thread safety: free functions without shared state.
 
-#include "btadapter/eval/ranking.h"
+#include "btadapter/metrics/ranking.h"
 
 #include <torch/arg.h>
 #include <torch/types.h>

@@ -10,8 +10,8 @@
 /// One R@K column per requested cut-off; the v2t row only when v2t was computed. Every line ends with
 /// '\n'. Thread safety: free functions without shared state.
 
-#include "btadapter/eval/recognition_metrics.h"
-#include "btadapter/eval/retrieval_metrics.h"
+#include "btadapter/metrics/recognition_metrics.h"
+#include "btadapter/metrics/retrieval_metrics.h"
 
 #include <string>
 

@@ -1,7 +1,7 @@
 #pragma once
 /// Zero-shot action recognition: every class name becomes one text (or several, through prompt
 /// templates), every video is scored against all classes, and the top-K and mean-class accuracies are
-/// computed (eval/recognition_metrics.h). bt_eval_recognition is the CLI.
+/// computed (metrics/recognition_metrics.h). bt_eval_recognition is the CLI.
 ///
 ///   const DatasetPreset& k400 = dataset_preset("k400");
 ///   auto model = Model::load(path, LoadOptions().truncate(k400.truncate));
@@ -21,11 +21,11 @@
 ///
 /// Thread safety: free functions; the model may be shared.
 
-#include "btadapter/btadapter.h"
 #include "btadapter/api/video_encoding.h"
+#include "btadapter/btadapter.h"
 #include "btadapter/eval/dataset_presets.h"
-#include "btadapter/eval/recognition_metrics.h"
 #include "btadapter/eval/results_json.h"
+#include "btadapter/metrics/recognition_metrics.h"
 
 #include <torch/arg.h>
 

@@ -23,8 +23,8 @@
 ///
 /// Thread safety: free functions without shared state.
 
-#include "btadapter/eval/recognition_metrics.h"
-#include "btadapter/eval/retrieval_metrics.h"
+#include "btadapter/metrics/recognition_metrics.h"
+#include "btadapter/metrics/retrieval_metrics.h"
 
 #include <cstdint>
 #include <optional>
@@ -36,7 +36,7 @@ namespace btadapter::eval {
 struct EvalResults {
   std::string dataset;                      ///< dataset name, e.g. "msrvtt-1ka"
   std::string model_path;                   ///< the evaluated model file
-  std::string model_sha256;                 ///< sha256_file(model_path) (eval/sha256.h)
+  std::string model_sha256;                 ///< sha256_file(model_path) (io/sha256.h)
   std::string config_json = "{}";           ///< resolved configuration as JSON object text
   /// Further top-level sections as JSON object text, appended after "config" (e.g. {"direction": {...}});
   /// its keys may not reuse the names above.

@@ -1,7 +1,7 @@
 #pragma once
 /// Zero-shot text-video retrieval of a model on an annotation file: decode and encode every distinct
 /// video once, encode every caption, score all pairs and compute t2v / v2t metrics
-/// (eval/retrieval_metrics.h). bt_eval_retrieval is the CLI.
+/// (metrics/retrieval_metrics.h). bt_eval_retrieval is the CLI.
 ///
 ///   const DatasetPreset& msrvtt = dataset_preset("msrvtt");              // eval/dataset_presets.h
 ///   auto model = Model::load(path, LoadOptions().truncate(msrvtt.truncate));
@@ -22,12 +22,12 @@
 /// Sits on the facade (btadapter.h), above the rest of eval/. Thread safety: free functions; the model
 /// may be shared with other threads.
 
-#include "btadapter/btadapter.h"
 #include "btadapter/api/video_encoding.h"
+#include "btadapter/btadapter.h"
 #include "btadapter/eval/dataset_presets.h"
 #include "btadapter/eval/html_report.h"
 #include "btadapter/eval/results_json.h"
-#include "btadapter/eval/retrieval_metrics.h"
+#include "btadapter/metrics/retrieval_metrics.h"
 
 #include <torch/arg.h>
 

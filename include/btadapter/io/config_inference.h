@@ -29,8 +29,8 @@
 
 #include <torch/arg.h>
 
+#include "btadapter/config/model_config.h"
 #include "btadapter/io/safetensors.h"
-#include "btadapter/model/model_config.h"
 
 namespace btadapter::io {
 
@@ -46,5 +46,9 @@ struct InferConfigOptions {
 /// Infers the config from canonical weights and validates it. Throws c10::Error naming the missing
 /// tensor or the inconsistent shapes (e.g. a non-square position grid, projections that disagree on E).
 ModelConfig infer_model_config(const TensorMap& canonical, const InferConfigOptions& options = {});
+
+/// The fusion adapter weights were trained with (the "auto" rule): kLearned when they hold
+/// backbone.balance1 and backbone.balance2, kAdd when they hold neither. Throws when only one is there.
+FusionMode inferred_fusion(const TensorMap& canonical);
 
 }  // namespace btadapter::io

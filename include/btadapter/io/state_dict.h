@@ -28,6 +28,8 @@ struct LoadStateDictOptions {
   TORCH_ARG(std::vector<std::string>, allow_missing_prefixes) = {};
   /// Tensors that match no module key are skipped instead of being an error; default false.
   TORCH_ARG(bool, ignore_unexpected) = false;
+  /// NaN/Inf in a floating-point tensor is an error naming the key unless this is set (then a warning).
+  TORCH_ARG(bool, allow_non_finite) = false;
 };
 
 /// What a successful load did.
@@ -39,8 +41,10 @@ struct LoadStateDictReport {
 
 /// Copies `tensors` into the module's parameters and buffers under NoGradGuard, converting each to the
 /// destination's dtype and device (requires_grad flags are kept). Throws ONE c10::Error listing every
-/// missing key, every unexpected key and every shape mismatch (module shape and tensor shape); the
-/// module is left untouched when it throws.
+/// missing key, every unexpected key, every shape mismatch (module shape and tensor shape), every
+/// floating-point destination given an integer, bool or complex tensor (converting would be silent
+/// reinterpretation of e.g. an I32-stored parameter) and every tensor with NaN/Inf (unless
+/// allow_non_finite); the module is left untouched when it throws.
 LoadStateDictReport load_state_dict(torch::nn::Module& module, const TensorMap& tensors,
                                     const LoadStateDictOptions& options = {});
 

@@ -1,7 +1,7 @@
 #pragma once
 /// Renaming between the checkpoint namings a BT-Adapter model meets and the canonical names that
 /// `VideoTextModel::named_parameters()` yields (the official `CLIPSimilarity_split` state-dict keys; the
-/// full list and the mapping facts are in the project's canonical-names contract):
+/// full list is named_parameters() of a VideoTextModel, the mapping facts are the tables in weight_naming.cpp):
 ///
 ///   naming        example key                                        where it comes from
 ///   kOfficial     backbone.layers.0.self_attn.q_proj.weight          official BT-Adapter checkpoints (canonical)
@@ -17,7 +17,7 @@
 /// `context_length`, `vocab_size`) are dropped.
 ///
 /// Usage:
-///   TensorMap canonical = to_canonical(read_checkpoint("ViT-B-16.pt").tensors);
+///   TensorMap canonical = to_canonical(read_weights_file("ViT-B-16.pt").tensors);
 ///   TensorMap hf = canonical_to_hf(canonical);   // the CLIP part, HF `CLIPModel` names
 ///
 /// Thread safety: pure functions.

@@ -14,7 +14,7 @@
 ///
 /// Thread safety: none; one cache per running sequence.
 
-#include "btadapter/llm/llama_config.h"
+#include "btadapter/config/llama_config.h"
 
 #include <torch/types.h>
 

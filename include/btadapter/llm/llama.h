@@ -37,8 +37,8 @@
 ///
 /// Thread safety: forward() does not mutate the module (only the cache it is given).
 
+#include "btadapter/config/llama_config.h"
 #include "btadapter/llm/kv_cache.h"
-#include "btadapter/llm/llama_config.h"
 
 #include <torch/arg.h>
 #include <torch/nn/module.h>

@@ -19,8 +19,8 @@
 /// The tower starts frozen (requires_grad false, run under NoGradGuard). Thread safety: forward passes do
 /// not mutate the module.
 
+#include "btadapter/config/model_config.h"
 #include "btadapter/model/encoder_layer.h"
-#include "btadapter/model/model_config.h"
 
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/embedding.h>

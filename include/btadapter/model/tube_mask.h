@@ -20,7 +20,7 @@
 /// Thread safety: TubeMask is an immutable value; TubeMaskGenerator::generate is safe to call from
 /// several threads with different generators.
 
-#include "btadapter/model/model_config.h"
+#include "btadapter/config/model_config.h"
 
 #include <ATen/core/Generator.h>
 #include <torch/types.h>

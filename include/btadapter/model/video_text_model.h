@@ -23,7 +23,7 @@
 ///
 /// Thread safety: encode_* do not mutate the module; concurrent calls in eval mode are safe.
 
-#include "btadapter/model/model_config.h"
+#include "btadapter/config/model_config.h"
 #include "btadapter/model/text_backbone.h"
 #include "btadapter/model/tube_mask.h"
 #include "btadapter/model/vision_backbone.h"

@@ -1,6 +1,6 @@
 #pragma once
 /// The video encoder: a frozen CLIP ViT plus the BT-Adapter branch, registered so that
-/// `named_parameters()` gives the official `backbone.*` names (canonical_names.md):
+/// `named_parameters()` gives the official `backbone.*` names (the canonical names of io/weight_naming.h):
 ///
 ///   class_embedding, patch_embedding.weight, position_embedding.weight, pre_layrnorm, layers.{i},
 ///   post_layernorm, visual_projection.weight                          (CLIP vision, frozen)
@@ -23,8 +23,8 @@
 /// Inputs of another resolution than `vision.image_size` use a bicubically resized position table (the
 /// class position kept). Thread safety: forward passes do not mutate the module.
 
+#include "btadapter/config/model_config.h"
 #include "btadapter/model/adapter_layers.h"
-#include "btadapter/model/model_config.h"
 #include "btadapter/model/tube_mask.h"
 
 #include <torch/nn/modules/container/modulelist.h>

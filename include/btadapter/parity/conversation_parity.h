@@ -20,7 +20,7 @@
 ///
 /// Thread safety: independent calls are safe (each loads its own models).
 
-#include "btadapter/model/parity.h"
+#include "btadapter/parity/model_parity.h"
 
 #include <string>
 

@@ -3,7 +3,8 @@
 ///   |actual - expected| <= atol + rtol * |expected| + rtol_of_max * max|expected|   (elementwise)
 /// compared in float64. Shared by the retrieval and the conversation parity checkers.
 
-#include "btadapter/model/parity.h"
+#include "btadapter/io/safetensors.h"
+#include "btadapter/parity/model_parity.h"
 
 #include <torch/types.h>
 
@@ -23,5 +24,9 @@ ParityCheck check_exact(const std::string& name, const torch::Tensor& actual, co
 
 /// A failed check for a tensor that was not produced, with the reason.
 ParityCheck missing_check(const std::string& name, const std::string& group, const std::string& reason);
+
+/// The tensor `name` of a fixture's inputs.safetensors; throws naming the checker (`who`, e.g. "parity")
+/// and the tensor when it is absent.
+const torch::Tensor& fixture_input(const io::TensorMap& inputs, const std::string& name, const char* who);
 
 }  // namespace btadapter

@@ -17,7 +17,7 @@
 /// Thread safety: a Tokenizer is immutable after construction (caches are internally locked); every
 /// const method may be called from several threads at once.
 
-#include "btadapter/model/model_config.h"
+#include "btadapter/config/model_config.h"
 
 #include <torch/torch.h>
 
@@ -99,7 +99,9 @@ class Tokenizer {
 };
 
 /// The tokenizer a model config names: kind "clip_bpe" (ClipTokenizer: OpenAI .txt.gz, HF vocab.json
-/// or a folder) or "sentencepiece" (SentencePieceTokenizer: a .model file, through the plugin).
+/// or a folder) or "sentencepiece" (SentencePieceTokenizer: a .model file, through the plugin). A
+/// vocabulary whose name ends in `.model` is read as SentencePiece under either kind (the BPE readers
+/// cannot read one), so LoadOptions::vocab and bt_tokenize --vocab take one without naming the kind.
 /// bos_id / eos_id follow TokenFraming (-1 the vocabulary's own, -2 none). Throws c10::Error naming
 /// the bad field or file.
 std::unique_ptr<Tokenizer> make_tokenizer(const TokenizerConfig& config);

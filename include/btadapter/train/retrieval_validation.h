@@ -11,7 +11,7 @@
 /// Videos: each distinct video of the annotations is encoded once (eval transforms: fixed frames, centre
 /// crop to vision.image_size), with VideoTextModel::encode_video without a mask; a bad video is an error
 /// naming it. Texts: every caption is one query; its ground truth is its own video (a video may have
-/// several captions). Similarity = cosine (both sides L2-normalised); metrics per eval/retrieval_metrics.h
+/// several captions). Similarity = cosine (both sides L2-normalised); metrics per metrics/retrieval_metrics.h
 /// (t2v and v2t R@K, MdR, MnR, pessimistic ties, no DSL by default).
 ///
 /// Several ranks: pass the process group; each rank encodes its share of the videos and captions, the
@@ -32,7 +32,7 @@
 
 #include "btadapter/data/annotations.h"
 #include "btadapter/dist/process_group.h"
-#include "btadapter/eval/retrieval_metrics.h"
+#include "btadapter/metrics/retrieval_metrics.h"
 #include "btadapter/model/video_text_model.h"
 #include "btadapter/text/tokenizer.h"
 #include "btadapter/train/train_config.h"

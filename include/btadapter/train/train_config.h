@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "btadapter/model/model_config.h"
+#include "btadapter/config/model_config.h"
 #include "btadapter/train/optimizer.h"
 
 namespace btadapter::train {
@@ -114,6 +114,18 @@ struct EvalSection {
   int64_t batch_size = 12;                  ///< clips per forward; default 12
 };
 
+/// Video instruction tuning (bt_instruct, train/instruct_trainer.h); bt_pretrain ignores it.
+struct InstructSection {
+  std::string llm;          ///< frozen LLaMA (HF folder or one weight file with config.json beside it)
+  std::string clip;         ///< CLIP vision weights of the tower
+  std::string adapter;      ///< initial BT-Adapter weights (chat/video_tower_weights.h)
+  std::string projector;    ///< initial mm_projector file
+  std::string tokenizer;    ///< LLaMA SentencePiece model; "" = tokenizer.model beside the LLM
+  std::string annotations;  ///< VideoChatGPT instruction JSON
+  std::string features;     ///< folder of pre-extracted features (train/instruct_data.h)
+  int64_t max_length = 2048;  ///< model context; longer samples are cut (and counted)
+};
+
 struct TrainConfig {
   ModelSection model;
   DataSection data;
@@ -124,6 +136,7 @@ struct TrainConfig {
   DistSection dist;
   CheckpointSection checkpoint;
   EvalSection eval;
+  InstructSection instruct;
 };
 
 /// One documented key, for printing a reference.
