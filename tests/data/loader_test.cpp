@@ -255,6 +255,5 @@ TEST(LoaderState, JsonRoundTripAndErrors) {
                "key 'seed' with a decimal string");
   expect_error([&] { loader_state_from_json("{\"epoch\": -1, \"position\": 0, \"seed\": \"1\"}"); }, "key 'epoch'");
   EXPECT_EQ(bad_video_policy_from_string("skip"), BadVideoPolicy::kSkip);
-  expect_error([] { bad_video_policy_from_string("ignore"); },
-               "expected a bad-video policy replace, error or skip, got 'ignore'");
+  expect_error([] { bad_video_policy_from_string("ignore"); }, "'ignore'");
 }

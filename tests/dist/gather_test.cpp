@@ -25,7 +25,7 @@ TEST(GatherWithGrad, ModeNames) {
   EXPECT_EQ(dist::gather_mode_from_string("sum"), dist::GatherMode::kSum);
   EXPECT_EQ(dist::gather_mode_from_string("official"), dist::GatherMode::kOfficial);
   EXPECT_STREQ(dist::to_string(dist::GatherMode::kOfficial), "official");
-  expect_error([] { dist::gather_mode_from_string("mean"); }, "gather mode: expected 'sum' or 'official', got 'mean'");
+  expect_error([] { dist::gather_mode_from_string("mean"); }, "'mean'");
 }
 
 TEST(GatherWithGrad, WorldOfOneIsTheIdentity) {

