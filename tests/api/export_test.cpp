@@ -17,6 +17,7 @@ namespace btadapter {
 namespace {
 
 using namespace btadapter::testing;
+using btadapter::testing::expect_error;
 namespace fs = std::filesystem;
 
 torch::Tensor fixture_video() {
@@ -87,9 +88,9 @@ TEST(ApiExport, GoldenEmbeddingsCatchDamagedWeights) {
   io::write_safetensors(damaged, tensors, metadata);
 
   // The stored checksum refuses the file first; without it the golden embeddings still do.
-  EXPECT_NE(error_of([&] { Model::load(damaged); }).find("the tensors do not match their checksum"), std::string::npos);
-  const std::string error = error_of([&] { Model::load(damaged, LoadOptions().verify_checksum(false)); });
-  EXPECT_NE(error.find("golden check failed: video embedding 0 has cosine similarity -1"), std::string::npos) << error;
+  expect_error([&] { Model::load(damaged); }, "the tensors do not match their checksum");
+  expect_error([&] { Model::load(damaged, LoadOptions().verify_checksum(false)); },
+               "golden check failed: video embedding 0 has cosine similarity -1");
   EXPECT_NO_THROW(Model::load(damaged, LoadOptions().verify_golden(false).verify_checksum(false)));
 
   // A different vocabulary changes the text ids: the text embeddings no longer match.
@@ -98,7 +99,7 @@ TEST(ApiExport, GoldenEmbeddingsCatchDamagedWeights) {
   golden.text = golden.text.flip(0);
   metadata[api::kGoldenKey] = api::golden_to_json(golden);
   io::write_safetensors(damaged, tensors, metadata);
-  EXPECT_NE(error_of([&] { Model::load(damaged); }).find("golden check failed: text embedding"), std::string::npos);
+  expect_error([&] { Model::load(damaged); }, "golden check failed: text embedding");
 }
 
 TEST(ApiExport, VocabularyIsFoundBesideAMovedModelFile) {
@@ -114,20 +115,20 @@ TEST(ApiExport, VocabularyIsFoundBesideAMovedModelFile) {
   EXPECT_EQ(fs::path(moved->vocab_path()), dir / "b" / "bpe_simple_vocab_16e6.txt.gz");
   EXPECT_EQ(moved->metadata().at("btadapter.tokenizer.vocab_file"), "bpe_simple_vocab_16e6.txt.gz");
   fs::remove(dir / "b" / "bpe_simple_vocab_16e6.txt.gz");
-  EXPECT_NE(error_of([&] { Model::load((dir / "b" / "m.safetensors").string()); }).find("not found (tried"),
-            std::string::npos);
+  expect_error([&] { Model::load((dir / "b" / "m.safetensors").string()); }, "not found (tried");
 }
 
 TEST(ApiExport, ReservedMetadataAndBadDtypeAreRejected) {
   TempDir dir;
   const auto model = Model::load(tiny_clip(), tiny_options());
   const std::string out = (dir / "m.safetensors").string();
-  EXPECT_NE(error_of([&] { api::export_model(*model, out, api::ExportOptions().metadata({{"btadapter.x", "1"}})); })
-                .find("metadata key 'btadapter.x' is reserved"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] { api::export_model(*model, out, api::ExportOptions().dtype(torch::kDouble)); })
-                .find("expected dtype float32, float16 or bfloat16"),
-            std::string::npos);
+  expect_error(
+      [&] {
+        api::export_model(*model, out, api::ExportOptions().metadata({{"btadapter.x", "1"}}));
+      },
+      "metadata key 'btadapter.x' is reserved");
+  expect_error([&] { api::export_model(*model, out, api::ExportOptions().dtype(torch::kDouble)); },
+               "expected dtype float32, float16 or bfloat16");
   EXPECT_FALSE(fs::exists(out));
 }
 

@@ -10,6 +10,7 @@
 #include <fstream>
 
 using namespace btadapter::data;
+using btadapter::testing::expect_error;
 using btadapter::testing::TempDir;
 namespace fs = std::filesystem;
 
@@ -18,15 +19,6 @@ std::string write_file(const TempDir& dir, const std::string& name, const std::s
   const fs::path path = dir / name;
   std::ofstream(path, std::ios::binary) << text;
   return path.string();
-}
-
-void expect_error(const std::function<void()>& f, const std::vector<std::string>& needles) {
-  try {
-    f();
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
-  }
 }
 
 // The first row is real (reference.md 1); the second is in the real format with a quoted comma.

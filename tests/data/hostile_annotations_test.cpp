@@ -13,6 +13,7 @@
 
 using namespace btadapter::data;
 using btadapter::testing::error_of;
+using btadapter::testing::expect_error;
 using btadapter::testing::TempDir;
 namespace fs = std::filesystem;
 
@@ -47,8 +48,8 @@ TEST(HostileAnnotations, DeepJsonInsideAnItemIsRefusedNamingTheFile) {
            {"vindlu-json", list}, {"anet-json", list}, {"paragraph-json", list}, {"msrvtt-json", dict},
            {"didemo-json", dict}, {"lsmdc-json", dict}}) {
     const auto path = ann_write_text(dir, format + ".json", text);
-    ann_expect_in(error_of([&] { read_annotations(path, format, kAnnSkip); }),
-              {"annotation file '" + path + "' is not valid JSON", "nest deeper than 128 levels"});
+    expect_error([&] { read_annotations(path, format, kAnnSkip); },
+                 {"annotation file '" + path + "' is not valid JSON", "nest deeper than 128 levels"});
   }
   const auto jsonl = ann_write_text(dir, "a.jsonl", R"({"video": "a.mp4", "caption": )" + ann_deep(100000) + "}\n" +
                                                     R"({"video": "b.mp4", "caption": "fine"})" + "\n");
@@ -61,8 +62,8 @@ TEST(HostileAnnotations, DeepJsonInsideAnItemIsRefusedNamingTheFile) {
 TEST(HostileAnnotations, EmptyCaptionsAreBadRows) {
   TempDir dir;
   const auto vindlu = ann_write_text(dir, "v.json", R"([{"video": "a.mp4", "caption": " \t"}, {"video": "b.mp4", "caption": "ok"}])");
-  ann_expect_in(error_of([&] { read_annotations(vindlu, "vindlu-json"); }),
-            {"vindlu-json annotations '" + vindlu + "' entry 1 ('a.mp4'): empty caption"});
+  expect_error([&] { read_annotations(vindlu, "vindlu-json"); },
+               {"vindlu-json annotations '" + vindlu + "' entry 1 ('a.mp4'): empty caption"});
   const auto v = read_annotations(vindlu, "vindlu-json", kAnnSkip);
   EXPECT_EQ(v.samples.size(), 1u);
   EXPECT_EQ(v.bad_rows.size(), 1u);
@@ -72,9 +73,9 @@ TEST(HostileAnnotations, EmptyCaptionsAreBadRows) {
   ASSERT_EQ(m.bad_rows.size(), 2u);
   ann_expect_in(m.bad_rows[1].reason, {"entry 2 ('b.mp4'): empty caption"});
   const auto csv = ann_write_text(dir, "g.csv", "video,caption\na.mp4,   \nb.mp4,fine\n");
-  ann_expect_in(error_of([&] { read_annotations(csv, "csv"); }), {"csv annotations '" + csv + "' line 2: empty caption"});
+  expect_error([&] { read_annotations(csv, "csv"); }, {"csv annotations '" + csv + "' line 2: empty caption"});
   const auto paragraph = ann_write_text(dir, "p.json", R"([{"video": "a.mp4", "caption": ["", " "]}])");
-  ann_expect_in(error_of([&] { read_annotations(paragraph, "anet-json"); }), {"entry 1 ('a.mp4'): empty caption"});
+  expect_error([&] { read_annotations(paragraph, "anet-json"); }, {"entry 1 ('a.mp4'): empty caption"});
   // Recognition lists carry labels, not captions.
   const auto k400 = ann_write_text(dir, "k.txt", "a.mp4 3\n");
   EXPECT_EQ(read_annotations(k400, "k400").samples.size(), 1u);
@@ -85,13 +86,13 @@ TEST(HostileAnnotations, GarbageOrANulAfterTheJsonDocumentIsAnError) {
   const std::string doc = R"([{"video": "a.mp4", "caption": "x"}])";
   for (const std::string& tail : {std::string("\0garbage", 8), std::string(" garbage"), std::string("[]")}) {
     const auto path = ann_write_text(dir, "t.json", doc + tail);
-    ann_expect_in(error_of([&] { read_annotations(path, "vindlu-json", kAnnSkip); }),
-              {"annotation file '" + path + "' is not valid JSON"});
+    expect_error([&] { read_annotations(path, "vindlu-json", kAnnSkip); },
+                 {"annotation file '" + path + "' is not valid JSON"});
   }
   const auto nul = ann_write_text(dir, "n.json", doc + std::string("\0", 1));
-  ann_expect_in(error_of([&] { read_annotations(nul, "vindlu-json"); }), {"NUL byte at offset " + std::to_string(doc.size())});
+  expect_error([&] { read_annotations(nul, "vindlu-json"); }, {"NUL byte at offset " + std::to_string(doc.size())});
   const auto jsonl = ann_write_text(dir, "n.jsonl", R"({"video": "a.mp4", "caption": "x"})" + std::string("\0zz\n", 4));
-  ann_expect_in(error_of([&] { read_annotations(jsonl, "jsonl"); }), {"n.jsonl' line 1: not valid JSON: NUL byte"});
+  expect_error([&] { read_annotations(jsonl, "jsonl"); }, {"n.jsonl' line 1: not valid JSON: NUL byte"});
   EXPECT_EQ(read_annotations(ann_write_text(dir, "ok.json", doc + " \n"), "vindlu-json").samples.size(), 1u);
 }
 
@@ -133,14 +134,15 @@ TEST(HostileAnnotations, ACutCsvRowIsABadRowAndAMissingLastLineBreakIsCounted) {
   ASSERT_EQ(b.warnings.size(), 1u);
   ann_expect_in(b.warnings[0], {"line 3"});
   const auto quoted = ann_write_text(dir, "q.csv", full.substr(0, full.find("sleeping")));
-  ann_expect_in(error_of([&] { read_annotations(quoted, "webvid"); }), {"line 3: a quoted field opened on this line never closes"});
+  expect_error([&] { read_annotations(quoted, "webvid"); },
+               {"line 3: a quoted field opened on this line never closes"});
 }
 
 TEST(HostileAnnotations, NulAndHugeKeysFlagOneRow) {
   TempDir dir;
   const auto nul = ann_write_text(dir, "nul.json", R"({"vid\u0000eo.mp4": ["x"], "b.mp4": ["y"]})");
-  ann_expect_in(error_of([&] { read_annotations(nul, "msrvtt-json"); }),
-            {"entry 1 ('vid\\x00eo.mp4')", "the video name holds a NUL character"});
+  expect_error([&] { read_annotations(nul, "msrvtt-json"); },
+               {"entry 1 ('vid\\x00eo.mp4')", "the video name holds a NUL character"});
   const std::string huge(10 << 20, 'k');
   const auto big = ann_write_text(dir, "big.json", "{\"" + huge + "\": [\"x\"], \"b.mp4\": [\"y\"]}");
   const auto a = read_annotations(big, "msrvtt-json", kAnnSkip);

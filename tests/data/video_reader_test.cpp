@@ -15,6 +15,7 @@
 using namespace btadapter::data;
 using btadapter::testing::coded_frames;
 using btadapter::testing::decode_codes;
+using btadapter::testing::expect_error;
 using btadapter::testing::TempDir;
 using Indices = std::vector<int64_t>;
 namespace fs = std::filesystem;
@@ -25,15 +26,10 @@ std::string write_text(const fs::path& path, const std::string& text) {
   return path.string();
 }
 
-template <typename F>
-void expect_video_error(F&& f, VideoErrorKind kind, const std::string& needle) {
-  try {
-    f();
-    FAIL() << "expected a VideoError";
-  } catch (const VideoError& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
+// A VideoError's message reads "<kind> video '<path>': <reason>", so its text shows the kind.
+void expect_video_error(const std::function<void()>& f, VideoErrorKind kind, const std::string& needle,
+                        const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
+  expect_error(f, {std::string(btadapter::enum_name(kind)) + " video '", needle}, file, line);
 }
 }  // namespace
 
@@ -166,10 +162,5 @@ TEST(VideoReader, IndicesOutsideTheVideoAreRejected) {
   const std::string path = (dir / "v.mp4").string();
   write_video(path, coded_frames(10));
   VideoReader reader(path);
-  try {
-    reader.read({10});
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("expected frame indices in [0, 10)"), std::string::npos) << e.what();
-  }
+  expect_error([&] { reader.read({10}); }, "expected frame indices in [0, 10)");
 }

@@ -4,6 +4,7 @@
 #include "dist/run_ranks.h"
 
 using namespace btadapter;
+using btadapter::testing::expect_error;
 using btadapter::testing::run_ranks;
 
 namespace {
@@ -24,7 +25,7 @@ TEST(GatherWithGrad, ModeNames) {
   EXPECT_EQ(btadapter::enum_from_name<dist::GatherMode>("sum"), dist::GatherMode::kSum);
   EXPECT_EQ(btadapter::enum_from_name<dist::GatherMode>("official"), dist::GatherMode::kOfficial);
   EXPECT_STREQ(btadapter::enum_name(dist::GatherMode::kOfficial), "official");
-  EXPECT_THROW(btadapter::enum_from_name<dist::GatherMode>("mean"), c10::Error);
+  expect_error([] { btadapter::enum_from_name<dist::GatherMode>("mean"); }, "'mean'");
 }
 
 TEST(GatherWithGrad, WorldOfOneIsTheIdentity) {

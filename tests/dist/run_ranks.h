@@ -51,15 +51,9 @@ inline void deterministic_init(torch::nn::Module& module, double salt = 0.0) {
   }
 }
 
-/// The message of a c10::Error without its C++ backtrace.
+/// The message of a rank's error (a c10::Error without its C++ backtrace).
 inline std::string error_text(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
+  return error_of([&] { std::rethrow_exception(error); });
 }
 
 }  // namespace btadapter::testing

@@ -9,7 +9,7 @@
 namespace {
 
 using namespace btadapter::eval;
-using btadapter::testing::error_of;
+using btadapter::testing::expect_error;
 
 TEST(CurvePlot, ReadsSeriesKeepingTheLastRecordOfAStep) {
   btadapter::testing::TempDir dir;
@@ -34,12 +34,9 @@ TEST(CurvePlot, BadLinesAndFilesAreNamed) {
   btadapter::testing::TempDir dir;
   const auto log = (dir / "log.jsonl").string();
   std::ofstream(log) << "{\"step\":1}\n[1,2]\n";
-  EXPECT_NE(error_of([&] { read_jsonl_series(log, "step", {"x"}); }).find("log '" + log + "' line 2: expected a JSON object"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] { read_jsonl_series(log + ".none", "step", {"x"}); }).find("cannot read the log"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] { write_curve_plot((dir / "a.png").string(), {}); }).find("expected at least one panel"),
-            std::string::npos);
+  expect_error([&] { read_jsonl_series(log, "step", {"x"}); }, "log '" + log + "' line 2: expected a JSON object");
+  expect_error([&] { read_jsonl_series(log + ".none", "step", {"x"}); }, "cannot read the log");
+  expect_error([&] { write_curve_plot((dir / "a.png").string(), {}); }, "expected at least one panel");
 }
 
 TEST(CurvePlot, DrawsEachSeriesInItsPanel) {

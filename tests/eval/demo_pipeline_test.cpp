@@ -49,10 +49,13 @@ TEST(DemoPipeline, BaselineIsOrderBlindAndTheBranchIsNot) {
   // The temporal layers start as the identity (temporal_fc zero-initialised, as officially); two steps
   // already make most pairs differ.
   EXPECT_LT(adapter["direction"]["ties"].get<int64_t>(), adapter["direction"]["texts"].get<int64_t>() / 2);
+  // Better-than-chance direction accuracy is not checked: after two steps on 4 pairs it is a coin toss
+  // (this run: 3 wins, 2 ties of 8 texts, exactly 50%); the full-size demo shows the gap.
 
   const auto table = run_command(cd + tool("bt_compare_results") + " CLIP=clip.json BT-Adapter=btadapter.json");
   ASSERT_EQ(table.exit_code, 0) << table.output;
   EXPECT_NE(table.output.find("CLIP"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("BT-Adapter"), std::string::npos) << table.output;
   EXPECT_NE(table.output.find("50.0"), std::string::npos) << table.output;
   run_ok(cd + tool("bt_plot_log") + " --log adapter/train_log.jsonl --panel losses:vtc,mbca,mbta --out curves.png");
   EXPECT_TRUE(std::filesystem::exists(dir / "curves.png"));

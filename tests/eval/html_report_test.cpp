@@ -8,6 +8,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter::eval;
+using btadapter::testing::expect_error;
 
 namespace {
 
@@ -129,28 +130,11 @@ TEST(HtmlReport, SampleIsSeededAndBounded) {
 TEST(HtmlReport, BadInputIsNamed) {
   auto in = toy_input();
   in.texts.pop_back();
-  try {
-    render_html_report(in);
-    FAIL();
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what_without_backtrace()).find("expected 4 query texts (one per similarity row), got 3"),
-              std::string::npos);
-  }
+  expect_error([&] { render_html_report(in); }, "expected 4 query texts (one per similarity row), got 3");
   auto bad_frames = toy_input();
   bad_frames.frames = [](int64_t) { return torch::zeros({2, 8, 8}, torch::kByte); };
-  try {
-    render_html_report(bad_frames);
-    FAIL();
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what_without_backtrace()).find("expected keyframes of video 'video0.mp4' as uint8 [K, H, W, 3]"),
-              std::string::npos)
-        << e.what_without_backtrace();
-  }
-  try {
-    report_queries(4, HtmlReportOptions().queries({4}));
-    FAIL();
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what_without_backtrace()).find("expected report query indices in [0, 4), got 4"),
-              std::string::npos);
-  }
+  expect_error([&] { render_html_report(bad_frames); },
+               "expected keyframes of video 'video0.mp4' as uint8 [K, H, W, 3]");
+  expect_error([&] { report_queries(4, HtmlReportOptions().queries({4})); },
+               "expected report query indices in [0, 4), got 4");
 }

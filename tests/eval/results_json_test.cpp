@@ -8,7 +8,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter::eval;
-using btadapter::testing::error_of;
+using btadapter::testing::expect_error;
 
 namespace {
 
@@ -87,22 +87,19 @@ TEST(ResultsJson, ExtraSectionsFollowTheConfig) {
 TEST(ResultsJson, BadRecordsAreNamed) {
   EvalResults none;
   none.dataset = "lsmdc";
-  EXPECT_NE(error_of([&] { results_to_json(none); }).find("expected retrieval or recognition metrics in the results of dataset 'lsmdc'"),
-            std::string::npos);
+  expect_error([&] { results_to_json(none); },
+               "expected retrieval or recognition metrics in the results of dataset 'lsmdc'");
   auto r = retrieval_results();
   r.config_json = "[1, 2]";
-  EXPECT_NE(error_of([&] { results_to_json(r); }).find("expected config_json to be a JSON object, got array"),
-            std::string::npos);
+  expect_error([&] { results_to_json(r); }, "expected config_json to be a JSON object, got array");
   r.config_json = "{frames: 12}";
-  EXPECT_NE(error_of([&] { results_to_json(r); }).find("parse error"), std::string::npos);
+  expect_error([&] { results_to_json(r); }, "parse error");
   r = retrieval_results();
   r.sections_json = R"({"counts": 1})";
-  EXPECT_NE(error_of([&] { results_to_json(r); }).find("keys other than the record's own, got 'counts'"),
-            std::string::npos);
+  expect_error([&] { results_to_json(r); }, "keys other than the record's own, got 'counts'");
   btadapter::testing::TempDir dir;
   const auto not_a_folder = (dir / "file").string();
   std::ofstream(not_a_folder) << "x";
-  EXPECT_NE(error_of([&] { write_results_json(retrieval_results(), not_a_folder + "/x.json"); })
-                .find("cannot write '" + not_a_folder + "/x.json'"),
-            std::string::npos);
+  expect_error([&] { write_results_json(retrieval_results(), not_a_folder + "/x.json"); },
+               "cannot write '" + not_a_folder + "/x.json'");
 }

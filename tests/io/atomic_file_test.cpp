@@ -18,6 +18,7 @@ using btadapter::io::is_atomic_temp_name;
 using btadapter::io::remove_stale_temp_files;
 using btadapter::io::write_file_atomically;
 using btadapter::io::write_path_atomically;
+using btadapter::testing::expect_error;
 
 std::string read_all(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -42,12 +43,14 @@ TEST(AtomicFile, FailedWriteKeepsTheOldFileAndNoTemporary) {
   btadapter::testing::TempDir dir;
   const auto path = dir / "model.bin";
   write_file_atomically(path.string(), std::string("complete"));
-  EXPECT_THROW(write_file_atomically(path.string(),
-                                     [](std::ostream& out) {
-                                       out << "half of it";
-                                       throw std::runtime_error("killed mid-write");
-                                     }),
-               std::runtime_error);
+  expect_error(
+      [&] {
+        write_file_atomically(path.string(), [](std::ostream& out) {
+          out << "half of it";
+          throw std::runtime_error("killed mid-write");
+        });
+      },
+      "killed mid-write");
   EXPECT_EQ(read_all(path), "complete");
   EXPECT_EQ(entries(dir.path()), 1u);
 }
@@ -64,13 +67,8 @@ TEST(AtomicFile, PathWritersSeeTheExtensionAndMustCreateTheFile) {
   EXPECT_EQ(fs::path(seen).parent_path(), dir.path());
   EXPECT_EQ(read_all(path), "video");
   const auto missing = dir / "none.png";
-  try {
-    write_path_atomically(missing.string(), [](const std::string&) {});
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("writing '" + missing.string() + "' produced no file"), std::string::npos)
-        << e.what();
-  }
+  expect_error([&] { write_path_atomically(missing.string(), [](const std::string&) {}); },
+               "writing '" + missing.string() + "' produced no file");
   EXPECT_FALSE(fs::exists(missing));
 }
 
@@ -79,12 +77,7 @@ TEST(AtomicFile, UnwritableTargetNamesThePath) {
   const auto file = dir / "file";
   std::ofstream(file) << "x";
   const auto path = (file / "out.json").string();
-  try {
-    write_file_atomically(path, std::string("{}"));
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot write '" + path + "'"), std::string::npos) << e.what();
-  }
+  expect_error([&] { write_file_atomically(path, std::string("{}")); }, "cannot write '" + path + "'");
 }
 
 // kill -9 mid-write leaves "<file>.tmp.<pid>[.ext]"; a restarted run removes exactly those, and only

@@ -1,5 +1,5 @@
 #pragma once
-// Helpers shared by the io tests: error-message checks and exact tensor-map comparison.
+// Helpers shared by the io tests: the tiny_a fixture and exact tensor-map comparison.
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -12,7 +12,7 @@
 
 namespace btadapter::io::testing {
 
-using btadapter::testing::error_of;
+using btadapter::testing::expect_error;
 
 /// A tensor file of the tiny_a parity fixture.
 inline TensorMap tiny_a(const std::string& name) {
@@ -37,10 +37,3 @@ inline void expect_identical(const TensorMap& actual, const TensorMap& expected)
 }
 
 }  // namespace btadapter::io::testing
-
-/// EXPECT that `statement` throws an error whose message contains `text` (failures name the statement).
-#define EXPECT_ERROR_CONTAINS(statement, text)                              \
-  do {                                                                      \
-    SCOPED_TRACE(#statement);                                               \
-    btadapter::testing::expect_error([&] { statement; }, text);             \
-  } while (0)

@@ -7,12 +7,10 @@
 
 #include <fstream>
 
-#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
-
 namespace btadapter::io {
 namespace {
 
-using btadapter::testing::error_of;
+using btadapter::testing::expect_error;
 using btadapter::testing::fixture_path;
 using btadapter::testing::TempDir;
 
@@ -36,10 +34,10 @@ TEST(ModelWeights, HeadsComeFromOptionsThenFromABaseOfTheSameWidthThenWidthOver6
 }
 
 TEST(ModelWeights, ErrorsNameTheFile) {
-  EXPECT_CONTAINS(error_of([] { read_model_weights("/no/such/m.safetensors"); }),
-                  "model file '/no/such/m.safetensors' does not exist");
-  EXPECT_CONTAINS(error_of([] { read_model_weights(tiny_openai(), ReadModelWeightsOptions().adapter(tiny_openai())); }),
-                  "both hold");
+  expect_error([] { read_model_weights("/no/such/m.safetensors"); },
+               "model file '/no/such/m.safetensors' does not exist");
+  expect_error([] { read_model_weights(tiny_openai(), ReadModelWeightsOptions().adapter(tiny_openai())); },
+               "both hold");
 }
 
 TEST(ResolveVocab, GivenThenStoredThenBesideThenTheModelsFolder) {
@@ -47,19 +45,19 @@ TEST(ResolveVocab, GivenThenStoredThenBesideThenTheModelsFolder) {
   const std::string model = (dir / "m.safetensors").string();
   std::ofstream(dir / "v.txt.gz") << "x";
   EXPECT_EQ(resolve_vocab((dir / "v.txt.gz").string(), "elsewhere.gz", model, "hint"), (dir / "v.txt.gz").string());
-  EXPECT_CONTAINS(error_of([&] { resolve_vocab("/no/v.gz", "", model, "hint"); }), "'/no/v.gz' does not exist");
+  expect_error([&] { resolve_vocab("/no/v.gz", "", model, "hint"); }, "'/no/v.gz' does not exist");
   // stored: as stored, then beside the model under its file name
   EXPECT_EQ(resolve_vocab("", "/moved/away/v.txt.gz", model, "hint"), (dir / "v.txt.gz").string());
-  EXPECT_CONTAINS(error_of([&] { resolve_vocab("", "/moved/away/w.gz", model, "give --vocab"); }),
-                  "not found (tried '/moved/away/w.gz', '" + (dir / "w.gz").string() + "'): give --vocab");
+  expect_error([&] { resolve_vocab("", "/moved/away/w.gz", model, "give --vocab"); },
+               "not found (tried '/moved/away/w.gz', '" + (dir / "w.gz").string() + "'): give --vocab");
   // nothing named: the model's folder when it holds a vocabulary
-  EXPECT_CONTAINS(error_of([&] { resolve_vocab("", "", model, "give --vocab"); }),
-                  "model '" + model + "' names no tokenizer vocabulary and its folder holds neither");
+  expect_error([&] { resolve_vocab("", "", model, "give --vocab"); },
+               "model '" + model + "' names no tokenizer vocabulary and its folder holds neither");
   std::ofstream(dir / "vocab.json") << "{}";
   EXPECT_EQ(resolve_vocab("", "", model, "hint"), dir.path().string());
   EXPECT_EQ(resolve_vocab("", "", dir.path().string(), "hint"), dir.path().string());
-  EXPECT_CONTAINS(error_of([&] { resolve_vocab("", "", "", "give --vocab"); }),
-                  "names no tokenizer vocabulary: give --vocab");
+  expect_error([&] { resolve_vocab("", "", "", "give --vocab"); },
+               "names no tokenizer vocabulary: give --vocab");
 }
 
 }  // namespace

@@ -109,7 +109,7 @@ TEST(LlamaFixture, Float16RefusedOnCpu) {
 }
 
 TEST(LlamaFixture, CudaMatchesCpu_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  BT_SKIP_WITHOUT_CUDA();
   torch::NoGradGuard no_grad;
   auto model = load_llama(llm_fixture().llama_file, LlamaLoadOptions().device(torch::kCUDA));
   const auto out = model->forward(spliced_embeds(model)).logits;

@@ -6,6 +6,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter::eval;
+using btadapter::testing::expect_error;
 
 namespace {
 
@@ -80,12 +81,9 @@ TEST(RecognitionMetrics, ConstantScoresScoreZero) {
 }
 
 TEST(RecognitionMetrics, BadLabelsAreNamed) {
-  try {
-    compute_recognition_metrics(torch::zeros({2, 3}), torch::tensor({0, 3}, torch::kLong));
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what_without_backtrace()).find("expected labels in [0, 3) (class indices), got values in [0, 3]"),
-              std::string::npos)
-        << e.what_without_backtrace();
-  }
+  expect_error(
+      [&] {
+        compute_recognition_metrics(torch::zeros({2, 3}), torch::tensor({0, 3}, torch::kLong));
+      },
+      "expected labels in [0, 3) (class indices), got values in [0, 3]");
 }

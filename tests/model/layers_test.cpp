@@ -9,6 +9,7 @@
 #include <cmath>
 
 using namespace btadapter;
+using btadapter::testing::expect_error;
 
 namespace {
 
@@ -47,12 +48,7 @@ TEST(ClipAttention, MatchesPerHeadReference) {
 }
 
 TEST(ClipAttention, RejectsWidthNotDivisibleByHeads) {
-  try {
-    ClipAttention attn(ClipAttentionOptions(10, 3));
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("expected embed_dim divisible by heads"), std::string::npos) << e.what();
-  }
+  expect_error([&] { ClipAttention attn(ClipAttentionOptions(10, 3)); }, "expected embed_dim divisible by heads");
 }
 
 TEST(ClipEncoderLayer, IsPreLayerNormWithQuickGelu) {
@@ -107,12 +103,7 @@ TEST(BatchedMatmul, MatchesFloat64OnStridedAndTransposedViews) {
 TEST(BatchedMatmul, OtherDtypesTakeTorchMatmulAndBadShapesAreRejected) {
   auto a = torch::randn({3, 2, 4}, torch::kDouble), b = torch::randn({3, 4, 5}, torch::kDouble);
   EXPECT_TRUE(torch::allclose(batched_matmul(a, b, 2.0), 2.0 * torch::matmul(a, b)));
-  try {
-    batched_matmul(torch::randn({3, 2, 4}), torch::randn({2, 4, 5}));
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("equal leading sizes"), std::string::npos) << e.what();
-  }
+  expect_error([&] { batched_matmul(torch::randn({3, 2, 4}), torch::randn({2, 4, 5})); }, "equal leading sizes");
 }
 
 TEST(TemporalLayer, FreshLayerIsIdentityAndAttendsOnlyOverTime) {
@@ -173,12 +164,7 @@ TEST(AdapterLayers, DropPathOnlyInTrainingAndScalesWholeSequences) {
 
 TEST(AdapterLayers, RejectTokenCountsNotDivisibleByFrames) {
   TemporalLayer layer(AdapterLayerOptions(8, 2, 32));
-  try {
-    layer->forward(torch::randn({1, 1 + 5, 8}), 2);
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("multiple of frames (2)"), std::string::npos) << e.what();
-  }
+  expect_error([&] { layer->forward(torch::randn({1, 1 + 5, 8}), 2); }, "multiple of frames (2)");
 }
 
 TEST(PositionEmbedding, TrainedSizeIsIdentityAndResizeKeepsClassRow) {
@@ -194,10 +180,5 @@ TEST(PositionEmbedding, TrainedSizeIsIdentityAndResizeKeepsClassRow) {
 }
 
 TEST(PositionEmbedding, RejectsNonSquareTables) {
-  try {
-    interpolate_position_embedding(torch::zeros({1 + 15, 4}), 4, 4);
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("square number"), std::string::npos) << e.what();
-  }
+  expect_error([&] { interpolate_position_embedding(torch::zeros({1 + 15, 4}), 4, 4); }, "square number");
 }

@@ -7,6 +7,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter;
+using btadapter::testing::expect_error;
 
 namespace {
 
@@ -67,11 +68,9 @@ TEST(Linear, CpuAutocastAndOtherDtypesTakeAten) {
 }
 
 TEST(Linear, RejectsMismatchedShapes) {
-  try {
-    linear(torch::randn({4, 8}), torch::randn({3, 7}), torch::randn({3}));
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("expected x [..., K], weight [N, K] and bias [N] or none"), std::string::npos)
-        << e.what();
-  }
+  expect_error(
+      [&] {
+        linear(torch::randn({4, 8}), torch::randn({3, 7}), torch::randn({3}));
+      },
+      "expected x [..., K], weight [N, K] and bias [N] or none");
 }

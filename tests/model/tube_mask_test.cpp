@@ -9,6 +9,7 @@
 #include <set>
 
 using namespace btadapter;
+using btadapter::testing::expect_error;
 
 TEST(TubeMaskGenerator, DropsFloorOfRatioTimesPatchesPerVideo) {
   EXPECT_EQ(TubeMaskGenerator(256, 0.7).dropped_per_frame(), 179);  // the official int(0.7 * 256)
@@ -87,20 +88,10 @@ TEST(TubeMask, FromOfficialFlatRecoversThePattern) {
   EXPECT_TRUE(back.pattern().equal(mask.pattern()));
   auto broken = mask.official_flat().clone();
   broken[0][8] = !broken[0][8].item<bool>();  // frame 1 differs from frame 0
-  try {
-    TubeMask::from_official_flat(broken, 3, MaskLayout::kTube);
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("repeat one spatial pattern"), std::string::npos) << e.what();
-  }
+  expect_error([&] { TubeMask::from_official_flat(broken, 3, MaskLayout::kTube); }, "repeat one spatial pattern");
 }
 
 TEST(TubeMask, RejectsRowsWithDifferentDropCounts) {
   auto pattern = torch::tensor({1, 0, 0, 1, 1, 0}, torch::kBool).view({2, 3});
-  try {
-    TubeMask(pattern, 2, MaskLayout::kTube);
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("same number of positions"), std::string::npos) << e.what();
-  }
+  expect_error([&] { TubeMask(pattern, 2, MaskLayout::kTube); }, "same number of positions");
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "btadapter/model/video_text_model.h"
+#include "btadapter/runtime/autocast.h"
 #include "support/test_support.h"
 #include "tiny_model.h"
 
@@ -12,6 +13,7 @@
 #include <set>
 
 using namespace btadapter;
+using btadapter::testing::expect_error;
 using btadapter::testing::tiny_config;
 
 namespace {
@@ -73,6 +75,28 @@ bool contains_trainable_key(const std::string& name) {
 }
 
 torch::Tensor random_video(int64_t b, int64_t t, int64_t size = 8) { return torch::randn({b, t, 3, size, size}); }
+
+// A tiny model in eval mode whose branch contributes (temporal_fc starts at zero), and caption ids that
+// end in the largest id (argmax pooling).
+VideoTextModel model_with_a_live_branch(uint64_t seed) {
+  torch::manual_seed(seed);
+  VideoTextModel model(tiny_config());
+  torch::NoGradGuard no_grad;
+  for (auto& p : model->trainable_parameters()) p.add_(torch::randn_like(p) * 0.1);
+  model->eval();
+  return model;
+}
+
+torch::Tensor caption_ids() {
+  auto ids = torch::randint(1, 49, {2, 7}, torch::kLong);
+  ids.select(1, 6).fill_(49);
+  return ids;
+}
+
+// Cosine similarity of matching rows, [B].
+torch::Tensor row_cosines(const torch::Tensor& a, const torch::Tensor& b) {
+  return torch::cosine_similarity(a.to(torch::kFloat).cpu(), b.to(torch::kFloat).cpu(), 1);
+}
 
 }  // namespace
 
@@ -224,12 +248,7 @@ TEST(VideoTextModel, OtherResolutionsUseTheInterpolatedPositionTable) {
 
 TEST(VideoTextModel, TooManyFramesIsAClearError) {
   VideoTextModel model(tiny_config());
-  try {
-    model->encode_video(random_video(1, 9));
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("at most 8 frames"), std::string::npos) << e.what();
-  }
+  expect_error([&] { model->encode_video(random_video(1, 9)); }, "at most 8 frames");
 }
 
 TEST(VideoTextModel, TextPoolingFollowsTheConfig) {
@@ -253,12 +272,7 @@ TEST(VideoTextModel, TextPoolingFollowsTheConfig) {
   eos_model->encode_text(ids, &trace);
   EXPECT_EQ(trace.pooled_index[0].item<int64_t>(), 4);  // no eos: the last position
   EXPECT_EQ(trace.pooled_index[1].item<int64_t>(), 1);
-  try {
-    eos_model->encode_text(torch::zeros({1, 8}, torch::kLong));
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("at most 7 token positions"), std::string::npos) << e.what();
-  }
+  expect_error([&] { eos_model->encode_text(torch::zeros({1, 8}, torch::kLong)); }, "at most 7 token positions");
 }
 
 TEST(VideoTextModel, CausalTextIgnoresLaterTokens) {
@@ -319,4 +333,48 @@ TEST(VideoTextModel, GradientCheckpointingGivesTheSameGradients) {
   }
   ASSERT_EQ(grads[0].size(), grads[1].size());
   for (size_t i = 0; i < grads[0].size(); ++i) BT_EXPECT_CLOSE(grads[1][i], grads[0][i], 1e-6, 1e-5);
+}
+
+// The GPU path (cuBLAS, cuDNN, CUDA kernels) computes what the CPU does: float32 on both sides (TF32 off),
+// so only the summation order differs; 1e-4 is far below what a wrong kernel or layout would give (O(1)).
+TEST(VideoTextModel, CudaForwardMatchesCpu_CUDA) {
+  BT_SKIP_WITHOUT_CUDA();
+  auto model = model_with_a_live_branch(11);
+  const auto video = random_video(2, 3);
+  const auto ids = caption_ids();
+  torch::NoGradGuard no_grad;
+  const auto cpu = model->encode_video(video);
+  const auto cpu_text = model->encode_text(ids);
+  btadapter::testing::NoTf32Guard fp32;
+  model->to(torch::kCUDA);
+  const auto gpu = model->encode_video(video.cuda());
+  const auto gpu_text = model->encode_text(ids.cuda());
+  ASSERT_TRUE(gpu.video_embeds.is_cuda());
+  BT_EXPECT_CLOSE(gpu.video_embeds.cpu(), cpu.video_embeds, 1e-4, 1e-4);
+  BT_EXPECT_CLOSE(gpu.branch_tokens.cpu(), cpu.branch_tokens, 1e-4, 1e-4);
+  BT_EXPECT_CLOSE(gpu_text.cpu(), cpu_text, 1e-4, 1e-4);
+}
+
+// bf16 autocast on the GPU (what training and evaluation use there): the matrix products run in bf16
+// (8 mantissa bits, ~4e-3 relative per product), so the embeddings move off the float32 ones but keep
+// their direction: every row's cosine with the CPU float32 embedding is above 0.99.
+TEST(VideoTextModel, CudaBf16AutocastStaysCloseToCpuFloat32_CUDA) {
+  BT_SKIP_WITHOUT_CUDA();
+  auto model = model_with_a_live_branch(12);
+  const auto video = random_video(2, 3);
+  const auto ids = caption_ids();
+  torch::NoGradGuard no_grad;
+  const auto cpu = model->encode_video(video).video_embeds;
+  const auto cpu_text = model->encode_text(ids);
+  model->to(torch::kCUDA);
+  torch::Tensor gpu, gpu_text;
+  {
+    AutocastGuard autocast(torch::kBFloat16);
+    gpu = model->encode_video(video.cuda()).video_embeds;
+    gpu_text = model->encode_text(ids.cuda());
+  }
+  EXPECT_GT(row_cosines(gpu, cpu).min().item<double>(), 0.99);
+  EXPECT_GT(row_cosines(gpu_text, cpu_text).min().item<double>(), 0.99);
+  // Autocast did take effect: bf16 rounding leaves a visible difference from float32.
+  EXPECT_GT(btadapter::testing::max_abs_diff(gpu.cpu(), cpu), 1e-6);
 }

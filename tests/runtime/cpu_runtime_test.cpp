@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "btadapter/runtime/cpu_runtime.h"
+#include "support/test_support.h"
 
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
@@ -12,6 +13,7 @@
 #include <malloc.h>
 
 using namespace btadapter;
+using btadapter::testing::expect_error;
 
 TEST(CpuRuntime, AppliesAndReportsThreadCounts) {
   const auto state = configure_cpu_runtime(CpuRuntimeOptions().torch_threads(1).blas_threads(1));
@@ -53,10 +55,5 @@ TEST(CpuRuntime, KeptFreedMemoryServesLargeBlocksFromTheHeap) {
 }
 
 TEST(CpuRuntime, RejectsNegativeThreadCounts) {
-  try {
-    configure_cpu_runtime(CpuRuntimeOptions().torch_threads(-1));
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("expected thread counts >= 0"), std::string::npos) << e.what();
-  }
+  expect_error([&] { configure_cpu_runtime(CpuRuntimeOptions().torch_threads(-1)); }, "expected thread counts >= 0");
 }

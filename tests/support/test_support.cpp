@@ -77,10 +77,30 @@ std::string error_of(const std::function<void()>& f) {
   return "(no error)";
 }
 
-void expect_error(const std::function<void()>& f, const std::string& fragment) {
+std::string expect_error(const std::function<void()>& f, std::initializer_list<std::string> fragments, const char* file,
+                         int line) {
   const std::string message = error_of(f);
-  EXPECT_NE(message.find(fragment), std::string::npos) << "expected an error containing '" << fragment
-                                                        << "', got: " << message;
+  for (const std::string& fragment : fragments) {
+    if (message.find(fragment) == std::string::npos) {
+      ADD_FAILURE_AT(file, line) << "expected an error containing '" << fragment << "', got: " << message;
+    }
+  }
+  return message;
+}
+
+std::string expect_error(const std::function<void()>& f, const std::string& fragment, const char* file, int line) {
+  return expect_error(f, {fragment}, file, line);
+}
+
+NoTf32Guard::NoTf32Guard()
+    : cudnn_(at::globalContext().allowTF32CuDNN()), cublas_(at::globalContext().allowTF32CuBLAS()) {
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setAllowTF32CuBLAS(false);
+}
+
+NoTf32Guard::~NoTf32Guard() {
+  at::globalContext().setAllowTF32CuDNN(cudnn_);
+  at::globalContext().setAllowTF32CuBLAS(cublas_);
 }
 
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {

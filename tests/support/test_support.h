@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <initializer_list>
 
 namespace btadapter::testing {
 
@@ -51,13 +52,38 @@ CommandResult run_command(const std::string& command);
 /// "(no error)" when `f` returns normally.
 std::string error_of(const std::function<void()>& f);
 
-/// EXPECT that `f` throws an error whose message contains `fragment`.
-void expect_error(const std::function<void()>& f, const std::string& fragment);
+/// The one error assertion of the tests: EXPECT that `f` throws an error whose message contains
+/// `fragment` (or every one of `fragments`). A failure is reported at the caller's file and line and
+/// quotes the message. Returns the message ("(no error)" when `f` returned) for any further checks.
+std::string expect_error(const std::function<void()>& f, const std::string& fragment,
+                         const char* file = __builtin_FILE(), int line = __builtin_LINE());
+std::string expect_error(const std::function<void()>& f, std::initializer_list<std::string> fragments,
+                         const char* file = __builtin_FILE(), int line = __builtin_LINE());
 
 /// Max |a - b| over all elements (as double).
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b);
 
+/// While alive, float32 stays float32 on the GPU: cuDNN convolutions (and, where enabled, cuBLAS matrix
+/// products) may otherwise round their inputs to TF32's 10 mantissa bits, which CPU comparisons would see.
+class NoTf32Guard {
+ public:
+  NoTf32Guard();
+  ~NoTf32Guard();
+  NoTf32Guard(const NoTf32Guard&) = delete;
+  NoTf32Guard& operator=(const NoTf32Guard&) = delete;
+
+ private:
+  bool cudnn_, cublas_;
+};
+
 }  // namespace btadapter::testing
+
+/// First statement of a test that needs a GPU (name it *_CUDA): without a CUDA device the test is reported
+/// as skipped, so the test list and the counts are the same on every machine.
+#define BT_SKIP_WITHOUT_CUDA()                                               \
+  do {                                                                       \
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "needs a CUDA device"; \
+  } while (0)
 
 /// EXPECT that two tensors have the same shape and |a-b| <= atol + rtol*|b| everywhere.
 #define BT_EXPECT_CLOSE(actual, expected, atol, rtol)                                          \

@@ -10,6 +10,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter::train;
+using btadapter::testing::expect_error;
 
 TEST(JsonlLogger, OrderedFieldsAndNullForNonFinite) {
   LogRecord record{{"step", int64_t{12}},
@@ -41,7 +42,8 @@ TEST(JsonlLogger, AppendsOneFlushedLinePerRecord) {
 TEST(JsonlLogger, UnwritablePathIsAnError) {
   btadapter::testing::TempDir dir;
   std::ofstream((dir / "file").string()) << "x";
-  EXPECT_THROW(JsonlLogger((dir / "file/sub/log.jsonl").string()), std::exception);
+  // std::filesystem names the path it could not create.
+  expect_error([&] { JsonlLogger((dir / "file/sub/log.jsonl").string()); }, (dir / "file/sub").string());
 }
 
 // A resume from step 3 after a kill: records of steps 4-5 and the torn line the kill cut off go, a

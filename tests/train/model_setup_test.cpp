@@ -12,10 +12,10 @@
 #include "support/test_support.h"
 
 using namespace btadapter;
-using btadapter::testing::error_of;
+using btadapter::testing::expect_error;
 using btadapter::testing::fixture_path;
-using btadapter::testing::TempDir;
 using btadapter::testing::is_branch_parameter;
+using btadapter::testing::TempDir;
 
 namespace {
 
@@ -95,14 +95,12 @@ TEST(ModelSetup, HfFolderResolvesToItsWeightsFile) {
   std::filesystem::copy_file(fixture_path("parity/tiny_a/weights_hf.safetensors"), dir / "model.safetensors");
   EXPECT_EQ(train::resolve_weights_file(dir.path().string()), (dir / "model.safetensors").string());
   std::filesystem::remove(dir / "model.safetensors");
-  EXPECT_NE(error_of([&] { train::resolve_weights_file(dir.path().string()); })
-                .find("holds neither model.safetensors nor pytorch_model.bin"),
-            std::string::npos);
+  expect_error([&] { train::resolve_weights_file(dir.path().string()); },
+               "holds neither model.safetensors nor pytorch_model.bin");
 
   train::ModelSection section;
   section.clip = dir.path().string();
-  EXPECT_NE(error_of([&] { train::resolve_tokenizer_config(section); }).find("model.tokenizer.vocab is not set"),
-            std::string::npos);
+  expect_error([&] { train::resolve_tokenizer_config(section); }, "model.tokenizer.vocab is not set");
   std::ofstream(dir / "vocab.json") << "{}";  // an HF CLIP folder's vocabulary: the folder is the vocab
   EXPECT_EQ(train::resolve_tokenizer_config(section).vocab, dir.path().string());
   section.clip = (dir / "clip.pt").string();
@@ -111,15 +109,12 @@ TEST(ModelSetup, HfFolderResolvesToItsWeightsFile) {
 
 TEST(ModelSetup, ErrorsNameTheKey) {
   train::ModelSection section;
-  EXPECT_NE(error_of([&] { train::build_pretrain_model(section); }).find("model.clip is not set"), std::string::npos);
+  expect_error([&] { train::build_pretrain_model(section); }, "model.clip is not set");
   section.clip = "/no/such/clip.safetensors";
-  EXPECT_NE(error_of([&] { train::build_pretrain_model(section); })
-                .find("model.clip: no such file or folder: '/no/such/clip.safetensors'"),
-            std::string::npos);
+  expect_error([&] { train::build_pretrain_model(section); },
+               "model.clip: no such file or folder: '/no/such/clip.safetensors'");
   section.random_clip = true;
-  EXPECT_NE(error_of([&] { train::build_pretrain_model(section); }).find("model.random_clip is true but model.clip is set"),
-            std::string::npos);
+  expect_error([&] { train::build_pretrain_model(section); }, "model.random_clip is true but model.clip is set");
   section.clip = "";
-  EXPECT_NE(error_of([&] { train::resolve_tokenizer_config(section); }).find("model.tokenizer.vocab is not set"),
-            std::string::npos);
+  expect_error([&] { train::resolve_tokenizer_config(section); }, "model.tokenizer.vocab is not set");
 }

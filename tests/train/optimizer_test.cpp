@@ -6,6 +6,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter::train;
+using btadapter::testing::expect_error;
 
 namespace {
 
@@ -94,7 +95,8 @@ TEST(ParamGroups, GroupsTrainableParametersWithOfficialMultipliers) {
 TEST(ParamGroups, NothingTrainableIsAnError) {
   torch::nn::Linear frozen(2, 2);
   for (auto& p : frozen->parameters()) p.requires_grad_(false);
-  EXPECT_THROW(build_param_groups(trainable_parameters(*frozen), ParamGroupOptions(1e-3)), c10::Error);
+  expect_error([&] { build_param_groups(trainable_parameters(*frozen), ParamGroupOptions(1e-3)); },
+               "optimizer: no trainable parameters");
 }
 
 TEST(AdamW, GroupsCarryTheirOwnLrAndDecayAndFollowTheSchedule) {

@@ -4,6 +4,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter::train;
+using btadapter::testing::expect_error;
 
 namespace {
 
@@ -71,6 +72,8 @@ TEST(TextFeatureCache, GetOrComputeEncodesEachDistinctMissOnce) {
   auto again = cache.get_or_compute(batch, encode);
   EXPECT_EQ(calls.size(), 1u);
   EXPECT_TRUE(torch::equal(again, features));
-  EXPECT_THROW(cache.get_or_compute({"new"}, [](const std::vector<int64_t>&) { return torch::zeros({2, 2}); }),
-               c10::Error);
+  expect_error([&] { cache.get_or_compute({"new"}, [](const std::vector<int64_t>&) {
+                       return torch::zeros({2, 2});
+                     }); },
+               "TextFeatureCache: encode returned [2, 2] for 1 captions");
 }

