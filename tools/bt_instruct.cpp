@@ -4,23 +4,14 @@
 // mm_projector.safetensors, which bt_chat loads with --adapter / --projector.
 #include "btadapter/train/instruct_trainer.h"
 #include "btadapter/train/train_config.h"
+#include "run_main.h"
 
 #include <CLI/CLI.hpp>
-#include <c10/util/Exception.h>
 #include <nlohmann/json.hpp>
 
 #include <iostream>
 #include <string>
 #include <vector>
-
-namespace {
-
-std::string message_of(const std::exception& e) {
-  if (const auto* error = dynamic_cast<const c10::Error*>(&e)) return error->what_without_backtrace();
-  return e.what();
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Instruction-tune a BT-Adapter video LLM (reference recipe: configs/videochatgpt.yaml)"};
@@ -32,7 +23,7 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", resume, "continue from the newest checkpoint in run.output_dir; fail if there is none");
   app.add_option("--output", output_dir, "shorthand for --set run.output_dir=DIR");
   CLI11_PARSE(app, argc, argv);
-  try {
+  return btadapter::tools::run_main("bt_instruct", [&] {
     if (config_path.empty()) throw std::invalid_argument("--config is required (e.g. --config configs/videochatgpt.yaml)");
     if (!output_dir.empty()) overrides.push_back("run.output_dir=" + output_dir);
     const auto config = btadapter::train::load_train_config(config_path, overrides);
@@ -49,8 +40,5 @@ int main(int argc, char** argv) {
                                         {"checkpoint", summary.checkpoint}};
     std::cout << result.dump() << std::endl;
     return 0;
-  } catch (const std::exception& e) {
-    std::cerr << "bt_instruct: " << message_of(e) << std::endl;
-    return 1;
-  }
+  });
 }
