@@ -8,12 +8,9 @@
 #include "btadapter/model/video_text_model.h"
 #include "btadapter/parity/tensor_check.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <cmath>
-#include <fstream>
-#include <functional>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -21,81 +18,7 @@
 namespace btadapter {
 namespace {
 
-using nlohmann::json;
 using io::TensorMap;
-
-// ---- config.json ----
-
-const json& child(const json& j, const char* key, const std::string& file) {
-  TORCH_CHECK(j.is_object() && j.contains(key), file, ": expected key '", key, "'");
-  return j.at(key);
-}
-
-template <typename T>
-T number(const json& j, const char* key, const std::string& file) {
-  const json& v = child(j, key, file);
-  TORCH_CHECK(v.is_number(), file, ": expected key '", key, "' to be a number, got ", v.dump());
-  return v.get<T>();
-}
-
-ParityTolerance read_tolerance(const json& tolerance, const char* group, const std::string& file) {
-  const json& g = child(tolerance, group, file);
-  return {number<double>(g, "atol", file), number<double>(g, "rtol", file), number<double>(g, "rtol_of_max", file)};
-}
-
-// The recogniser string carries the loss weights as `pretrain={"branch_text_nce": 0.1, ...}`.
-void read_loss_weights(const json& training, ParityFixture& f, const std::string& file) {
-  if (!training.contains("recognizer")) return;
-  const std::string text = training.at("recognizer").get<std::string>();
-  const auto start = text.find("pretrain=");
-  if (start == std::string::npos) return;
-  const auto open = text.find('{', start), close = text.find('}', start);
-  TORCH_CHECK(open != std::string::npos && close != std::string::npos, file, ": unreadable pretrain={...} in ",
-              "training.recognizer");
-  const json weights = json::parse(text.substr(open, close - open + 1));
-  f.mbca_weight = weights.value("branch_text_nce", f.mbca_weight);
-  f.mbta_weight = weights.value("clip_branch_mask_mse_extra", f.mbta_weight);
-}
-
-ModelConfig read_model_config(const json& model, const json& bt, const std::string& file) {
-  ModelConfig c;
-  c.embed_dim = number<int64_t>(model, "embed_dim", file);
-  const auto mlp_ratio = number<int64_t>(model, "mlp_ratio", file);
-  const auto eps = number<double>(model, "layer_norm_eps", file);
-  c.vision.width = number<int64_t>(model, "vision_width", file);
-  c.vision.layers = number<int64_t>(model, "vision_layers", file);
-  c.vision.heads = number<int64_t>(model, "vision_heads", file);
-  c.vision.patch_size = number<int64_t>(model, "patch_size", file);
-  c.vision.image_size = number<int64_t>(model, "image_size", file);
-  c.vision.mlp_dim = mlp_ratio * c.vision.width;
-  c.vision.layer_norm_eps = eps;
-  c.text.vocab_size = number<int64_t>(model, "vocab_size", file);
-  c.text.width = number<int64_t>(model, "text_width", file);
-  c.text.layers = number<int64_t>(model, "text_layers", file);
-  c.text.heads = number<int64_t>(model, "text_heads", file);
-  c.text.context_length = number<int64_t>(model, "context_length", file);
-  c.text.mlp_dim = mlp_ratio * c.text.width;
-  c.text.layer_norm_eps = eps;
-  c.adapter.depth = number<int64_t>(bt, "depth", file);
-  c.adapter.max_frames = number<int64_t>(bt, "time_embed_rows", file);
-  if (bt.contains("adapter_heads")) {
-    TORCH_CHECK(number<int64_t>(bt, "adapter_heads", file) == c.vision.heads, file,
-                ": expected btadapter.adapter_heads to equal model.vision_heads (the branch reuses CLIP's config)");
-  }
-  const json& out_norm = child(bt, "out_norm", file);
-  const json& middle_norm = child(bt, "middle_norm", file);
-  TORCH_CHECK(out_norm.is_null() == middle_norm.is_null(), file,
-              ": expected btadapter.out_norm and middle_norm both numbers (learned gates) or both null (addition)");
-  c.adapter.fusion = out_norm.is_null() ? FusionMode::kAdd : FusionMode::kLearned;
-  if (!out_norm.is_null()) {
-    c.adapter.out_norm = out_norm.get<double>();
-    c.adapter.middle_norm = middle_norm.get<double>();
-  }
-  c.adapter.drop_path = 0.0;  // the fixtures disable drop path so that the training pass is deterministic
-  c.adapter.mask_layout = MaskLayout::kOfficial;
-  validate(c);
-  return c;
-}
 
 // ---- producing the tensors ----
 
@@ -275,32 +198,6 @@ bool ParityReport::passed() const {
     if (!c.passed) return false;
   }
   return true;
-}
-
-ParityFixture read_parity_fixture(const std::string& dir) {
-  const std::string file = dir + "/config.json";
-  std::ifstream in(file);
-  TORCH_CHECK(in, "parity: cannot open ", file);
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    TORCH_CHECK(false, file, ": invalid JSON (", e.what(), ")");
-  }
-  ParityFixture f;
-  f.dir = dir;
-  const json& bt = child(j, "btadapter", file);
-  f.model = read_model_config(child(j, "model", file), bt, file);
-  f.frames = number<int64_t>(bt, "num_frames", file);
-  const json& training = child(j, "training", file);
-  f.logit_scale = number<double>(training, "logit_scale", file);
-  f.model.adapter.mask_ratio = number<double>(training, "mask_rate", file);
-  read_loss_weights(training, f, file);
-  const json& tolerance = child(j, "tolerance", file);
-  f.forward = read_tolerance(tolerance, "forward", file);
-  f.loss = read_tolerance(tolerance, "loss", file);
-  f.grad = read_tolerance(tolerance, "grad", file);
-  return f;
 }
 
 ParityReport run_parity(const ParityFixture& f, const std::string& weights_file) {

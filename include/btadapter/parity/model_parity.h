@@ -50,6 +50,24 @@ struct ParityFixture {
 /// Parses `<dir>/config.json`; errors name the file and the key.
 ParityFixture read_parity_fixture(const std::string& dir);
 
+/// Where the harness takes a ModelConfig field from.
+enum class ParitySource {
+  kOfficialKey,  ///< one key of the official config.json
+  kDerived,      ///< computed from official keys
+  kHarness,      ///< not in the official config: set or left at its default by the harness
+};
+
+/// One row of the mapping from the official fixture config to ModelConfig.
+struct ParityFieldSource {
+  const char* key;       ///< our dotted key, as in for_each_model_field ("vision.width")
+  ParitySource source;
+  const char* official;  ///< kOfficialKey: the config.json path ("model.vision_width"); else the rule in words
+};
+
+/// The mapping, one row per for_each_model_field key in its order (a field without a row makes
+/// read_parity_fixture throw, and tests/parity/parity_fields_test.cpp fail).
+const std::vector<ParityFieldSource>& parity_field_sources();
+
 /// The comparison of one expected tensor.
 struct ParityCheck {
   std::string name;
