@@ -7,11 +7,11 @@
 #include "btadapter/llm/hf_checkpoint.h"
 #include "btadapter/llm/video_splice.h"
 #include "btadapter/parity/tensor_check.h"
+#include "parity/fixture_json.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <fstream>
 #include <map>
 
 namespace btadapter {
@@ -31,46 +31,31 @@ struct ConversationFixture {
   std::string file(const char* name) const { return dir + "/" + name; }
 };
 
-const json& member(const json& j, const std::string& key, const std::string& file) {
-  TORCH_CHECK(j.is_object() && j.contains(key), file, ": expected key '", key, "'");
-  return j.at(key);
-}
-
-double number(const json& j, const char* key, const std::string& file) {
-  const json& v = member(j, key, file);
-  TORCH_CHECK(v.is_number(), file, ": expected '", key, "' to be a number");
-  return v.get<double>();
-}
+using parity_detail::fixture_member;
+using parity_detail::fixture_number;
 
 ConversationFixture read_fixture(const std::string& dir) {
   ConversationFixture f;
   f.dir = dir;
   const std::string file = f.file("config.json");
-  std::ifstream in(file);
-  TORCH_CHECK(in, "conversation parity: cannot open ", file);
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    TORCH_CHECK(false, file, ": invalid JSON (", e.what(), ")");
-  }
-  const json& tolerance = member(j, "tolerance", file);
+  const json j = parity_detail::read_fixture_json(file, "conversation parity");
+  const json& tolerance = fixture_member(j, "tolerance", file);
   for (const char* group : {"forward", "llm", "loss", "grad"}) {
-    const json& g = member(tolerance, group, file);
-    f.tolerances[group] = {number(g, "atol", file), number(g, "rtol", file), number(g, "rtol_of_max", file)};
+    f.tolerances[group] = parity_detail::fixture_tolerance(tolerance, group, file);
   }
-  const json& expected = member(member(member(j, "files", file), "expected.safetensors", file), "tensors", file);
+  const json& files = fixture_member(j, "files", file);
+  const json& expected = fixture_member(fixture_member(files, "expected.safetensors", file), "tensors", file);
   for (const auto& [name, entry] : expected.items()) {
-    const std::string group = member(entry, "tolerance", file).get<std::string>();
+    const std::string group = fixture_member(entry, "tolerance", file).get<std::string>();
     TORCH_CHECK(group == "exact" || f.tolerances.count(group), file, ": expected tensor ", name,
                 " has an unknown tolerance group '", group, "'");
     f.groups[name] = group;
   }
-  if (j.contains("frame_sampling")) f.frame_cases = member(j["frame_sampling"], "cases", file);
-  const json& ids = member(member(j, "tokenizer", file), "special_token_ids", file);
-  f.vid_patch = member(ids, "<vid_patch>", file).get<int64_t>();
-  f.vid_start = member(ids, "<vid_start>", file).get<int64_t>();
-  f.vid_end = member(ids, "<vid_end>", file).get<int64_t>();
+  if (j.contains("frame_sampling")) f.frame_cases = fixture_member(j["frame_sampling"], "cases", file);
+  const json& ids = fixture_member(fixture_member(j, "tokenizer", file), "special_token_ids", file);
+  f.vid_patch = fixture_member(ids, "<vid_patch>", file).get<int64_t>();
+  f.vid_start = fixture_member(ids, "<vid_start>", file).get<int64_t>();
+  f.vid_end = fixture_member(ids, "<vid_end>", file).get<int64_t>();
   return f;
 }
 
@@ -163,9 +148,9 @@ void produce_training(Models& m, const ConversationFixture& f, const TensorMap& 
 void produce_frame_indices(const ConversationFixture& f, TensorMap& out) {
   for (const auto& c : f.frame_cases) {
     const std::string file = f.file("config.json");
-    const auto total = static_cast<int64_t>(number(c, "total_frames", file));
-    const auto wanted = static_cast<int64_t>(number(c, "num_frm", file));
-    out[member(c, "name", file).get<std::string>()] =
+    const auto total = fixture_number<int64_t>(c, "total_frames", file);
+    const auto wanted = fixture_number<int64_t>(c, "num_frm", file);
+    out[fixture_member(c, "name", file).get<std::string>()] =
         torch::tensor(data::conversation_frame_indices(total, std::min(total, wanted)), torch::kLong);
   }
 }

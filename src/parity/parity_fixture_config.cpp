@@ -2,11 +2,9 @@
 // is driven by one table, parity_field_sources(), with a row for every ModelConfig field.
 #include "btadapter/parity/model_parity.h"
 
-#include <nlohmann/json.hpp>
-#include <c10/util/Exception.h>
+#include "parity/fixture_json.h"
 
 #include <cstring>
-#include <fstream>
 #include <type_traits>
 
 namespace btadapter {
@@ -14,29 +12,18 @@ namespace {
 
 using nlohmann::json;
 
-const json& child(const json& j, const char* key, const std::string& file) {
-  TORCH_CHECK(j.is_object() && j.contains(key), file, ": expected key '", key, "'");
-  return j.at(key);
-}
-
-template <typename T>
-T number(const json& j, const char* key, const std::string& file) {
-  const json& v = child(j, key, file);
-  TORCH_CHECK(v.is_number(), file, ": expected key '", key, "' to be a number, got ", v.type_name());
-  return v.get<T>();
-}
+using parity_detail::fixture_member;
+using parity_detail::fixture_number;
 
 // `path` is "section.key" (every official key the harness reads sits one level down).
 const json& at_path(const json& config, const std::string& path, const std::string& file) {
   const auto dot = path.find('.');
-  return child(child(config, path.substr(0, dot).c_str(), file), path.substr(dot + 1).c_str(), file);
+  return fixture_member(fixture_member(config, path.substr(0, dot), file), path.substr(dot + 1), file);
 }
 
 template <typename T>
 T number_at(const json& config, const std::string& path, const std::string& file) {
-  const json& v = at_path(config, path, file);
-  TORCH_CHECK(v.is_number(), file, ": expected '", path, "' to be a number, got ", v.type_name());
-  return v.get<T>();
+  return parity_detail::fixture_number_value<T>(at_path(config, path, file), path, file);
 }
 
 using Derive = void (*)(ModelConfig&, const json&, const std::string&);
@@ -126,18 +113,13 @@ ModelConfig read_model_config(const json& config, const std::string& file) {
     if (rule.row.source == ParitySource::kOfficialKey) read_official(rule, access(c), config, file);
     if (rule.derive != nullptr) rule.derive(c, config, file);
   });
-  const json& bt = child(config, "btadapter", file);
+  const json& bt = fixture_member(config, "btadapter", file);
   if (bt.contains("adapter_heads")) {
-    TORCH_CHECK(number<int64_t>(bt, "adapter_heads", file) == c.vision.heads, file,
+    TORCH_CHECK(fixture_number<int64_t>(bt, "adapter_heads", file) == c.vision.heads, file,
                 ": expected btadapter.adapter_heads to equal model.vision_heads (the branch reuses CLIP's config)");
   }
   validate(c);
   return c;
-}
-
-ParityTolerance read_tolerance(const json& tolerance, const char* group, const std::string& file) {
-  const json& g = child(tolerance, group, file);
-  return {number<double>(g, "atol", file), number<double>(g, "rtol", file), number<double>(g, "rtol_of_max", file)};
 }
 
 // The recogniser string carries the loss weights as `pretrain={"branch_text_nce": 0.1, ...}`.
@@ -167,25 +149,18 @@ const std::vector<ParityFieldSource>& parity_field_sources() {
 
 ParityFixture read_parity_fixture(const std::string& dir) {
   const std::string file = dir + "/config.json";
-  std::ifstream in(file);
-  TORCH_CHECK(in, "parity: cannot open ", file);
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    TORCH_CHECK(false, file, ": invalid JSON (", e.what(), ")");
-  }
+  const json j = parity_detail::read_fixture_json(file, "parity");
   ParityFixture f;
   f.dir = dir;
   f.model = read_model_config(j, file);
   f.frames = number_at<int64_t>(j, "btadapter.num_frames", file);
-  const json& training = child(j, "training", file);
-  f.logit_scale = number<double>(training, "logit_scale", file);
+  const json& training = fixture_member(j, "training", file);
+  f.logit_scale = fixture_number<double>(training, "logit_scale", file);
   read_loss_weights(training, f, file);
-  const json& tolerance = child(j, "tolerance", file);
-  f.forward = read_tolerance(tolerance, "forward", file);
-  f.loss = read_tolerance(tolerance, "loss", file);
-  f.grad = read_tolerance(tolerance, "grad", file);
+  const json& tolerance = fixture_member(j, "tolerance", file);
+  f.forward = parity_detail::fixture_tolerance(tolerance, "forward", file);
+  f.loss = parity_detail::fixture_tolerance(tolerance, "loss", file);
+  f.grad = parity_detail::fixture_tolerance(tolerance, "grad", file);
   return f;
 }
 
